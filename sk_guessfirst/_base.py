@@ -1,0 +1,428 @@
+"""What every sk_guessfirst estimator shares: scikit-learn input validation,
+label encoding, ``device="auto"``, ``random_state`` and fixed-size batches, on
+top of skorch's :class:`~skorch.NeuralNetClassifier`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from contextlib import contextmanager, nullcontext
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from skorch import NeuralNetClassifier
+from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
+from skorch.dataset import unpack_data
+from skorch.utils import to_numpy
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .modules import trunk_kind
+
+
+def resolve_device(device):
+    """Map ``"auto"`` to ``"cuda"`` when a GPU is available, else ``"cpu"``."""
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device is None:
+        return None
+    try:
+        torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or None, got {device!r}"
+        ) from exc
+    return device
+
+
+def infer_input_shape(n_features: int) -> tuple:
+    """(1, s, s) when ``n_features == s*s`` with s >= 8 (a square image), else (d,)."""
+    side = math.isqrt(n_features)
+    if side * side == n_features and side >= 8:
+        return (1, side, side)
+    return (n_features,)
+
+
+def _valid_accuracy(net, X, y):
+    # skorch hands this the *encoded* validation targets, so compare with the
+    # argmax of the scores rather than with predict(), which decodes labels.
+    scores = to_numpy(net.forward(X))
+    return float(np.mean(scores.argmax(1) == to_numpy(y)))
+
+
+def _check_number(name, value, *, low, include_low=True, integer=False):
+    kind = numbers.Integral if integer else numbers.Real
+    ok = isinstance(value, kind) and not isinstance(value, bool)
+    ok = ok and (value >= low if include_low else value > low) and math.isfinite(value)
+    if not ok:
+        bound = f">= {low}" if include_low else f"> {low}"
+        what = "an integer" if integer else "a finite number"
+        raise ValueError(f"{name} must be {what} {bound}, got {value!r}")
+
+
+class GuessFirstNet(NeuralNetClassifier):
+    """Base class; not for direct use (subclasses set module and loss)."""
+
+    # skorch's __init__ stores these three as instance attributes, but
+    # scikit-learn requires that __init__ sets nothing but parameters. Class
+    # level defaults keep skorch's reads working until ``initialize`` sets them.
+    history_ = None
+    initialized_ = False
+    virtual_params_: dict = {}
+
+    def __init__(
+        self,
+        module,
+        *,
+        criterion,
+        optimizer=torch.optim.Adam,
+        lr=1e-3,
+        max_epochs=10,
+        batch_size=250,
+        input_shape=None,
+        device="auto",
+        random_state=None,
+        train_split=None,
+        callbacks=None,
+        verbose=0,
+        warm_start=False,
+        **kwargs,
+    ):
+        super().__init__(
+            module,
+            criterion=criterion,
+            optimizer=optimizer,
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            device=device,
+            train_split=train_split,
+            callbacks=callbacks,
+            verbose=verbose,
+            warm_start=warm_start,
+            **kwargs,
+        )
+        self.input_shape = input_shape
+        self.random_state = random_state
+        for name in ("history_", "initialized_", "virtual_params_"):
+            vars(self).pop(name, None)
+
+    @property
+    def _default_callbacks(self):
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+            ("valid_loss", PassthroughScoring(name="valid_loss")),
+            ("valid_acc", EpochScoring(_valid_accuracy, name="valid_acc",
+                                       lower_is_better=False)),
+            ("print_log", PrintLog()),
+        ]
+
+    # -- scikit-learn plumbing ---------------------------------------------
+    @property
+    def classes_(self):
+        """Sorted class labels seen in fit (or given by ``classes``)."""
+        try:
+            return self.classes_inferred_
+        except AttributeError:
+            raise AttributeError(
+                f"{type(self).__name__} is not fitted yet: classes_ is set by fit"
+            ) from None
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def _get_param_names(self):
+        # skorch lists every public-looking attribute, which includes its
+        # private bookkeeping (_params_to_validate); parameters are public.
+        return [k for k in super()._get_param_names() if not k.startswith("_")]
+
+    def set_params(self, **params):
+        # skorch resolves every key that starts with "callbacks" as a callback
+        # sub-parameter at once; the ``callbacks`` list itself is a plain
+        # parameter, checked when the net is initialised.
+        if "callbacks" in params:
+            vars(self)["callbacks"] = params.pop("callbacks")
+            if self.initialized_:
+                self._initialize_callbacks()
+        return super().set_params(**params)
+
+    def __sklearn_is_fitted__(self):
+        return bool(self.initialized_) and hasattr(self, "classes_inferred_")
+
+    def _validate_hyperparameters(self):
+        """Check parameters in ``fit`` (scikit-learn: never in ``__init__``)."""
+        _check_number("lr", self.lr, low=0, include_low=False)
+        _check_number("max_epochs", self.max_epochs, low=0, integer=True)
+        if self.batch_size != -1:
+            _check_number("batch_size", self.batch_size, low=1, integer=True)
+        resolve_device(self.device)
+        check_random_state(self.random_state)
+        if self.input_shape is not None:
+            shape = tuple(self.input_shape)
+            if not shape or any(int(s) < 1 for s in shape) or len(shape) > 3:
+                raise ValueError(
+                    f"input_shape must be None, (D,), (H, W) or (C, H, W) with positive "
+                    f"sizes, got {self.input_shape!r}"
+                )
+
+    def _validate_X(self, X, reset):
+        """Return X as float32 (n, features), checking shape and values."""
+        if sp.issparse(X):
+            raise TypeError(
+                f"{type(self).__name__} does not accept sparse input: got "
+                f"{type(X).__name__}. Convert it with X.toarray() first."
+            )
+        shape = None
+        if hasattr(X, "shape") and len(X.shape) > 2:
+            X = np.asarray(X)
+            shape = X.shape[1:]
+            X = X.reshape(X.shape[0], -1) if X.shape[0] else X.reshape(0, -1)
+        X = validate_data(self, X, reset=reset, dtype=np.float32, ensure_min_samples=1)
+        if reset:
+            self.input_shape_ = self._resolve_input_shape(shape, X.shape[1])
+        elif shape is not None:
+            expected = self.input_shape_ if len(shape) == len(self.input_shape_) \
+                else self.input_shape_[-len(shape):]
+            if math.prod(shape) != math.prod(self.input_shape_) or (
+                len(shape) > 1 and tuple(shape) != tuple(expected)
+            ):
+                raise ValueError(
+                    f"X has samples of shape {shape}, but {type(self).__name__} was "
+                    f"fitted on shape {self.input_shape_}"
+                )
+        # torch refuses non-writeable arrays without a warning; own a copy then.
+        return np.require(X, dtype=np.float32, requirements=["C", "W"])
+
+    def _resolve_input_shape(self, data_shape, n_features):
+        if self.input_shape is not None:
+            shape = tuple(int(s) for s in self.input_shape)
+            shape = (1, *shape) if len(shape) == 2 else shape
+        elif data_shape is not None:
+            shape = (1, *data_shape) if len(data_shape) == 2 else tuple(data_shape)
+        else:
+            shape = infer_input_shape(n_features)
+        if math.prod(shape) != n_features:
+            raise ValueError(
+                f"input_shape={shape} needs {math.prod(shape)} features per sample, "
+                f"but X has {n_features}"
+            )
+        return shape
+
+    def _validate_y(self, y, classes=None):
+        """Encode y to 0..K-1 against ``classes_``, set on the first fit."""
+        y = column_or_1d(y, warn=True)
+        check_classification_targets(y)
+        if classes is None and not self.__sklearn_is_fitted__():
+            classes = self.classes if self.classes is not None and len(self.classes) \
+                else None
+        if classes is not None or not self.__sklearn_is_fitted__():
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if len(labels) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} needs samples of at least 2 classes, but "
+                    f"y has only one class ({labels[0] if len(labels) else 'empty'})."
+                )
+            self.classes_inferred_ = labels
+        unknown = np.setdiff1d(y, self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"y contains labels {unknown[:5].tolist()} not in classes_ "
+                f"{self.classes_.tolist()}"
+            )
+        return np.searchsorted(self.classes_, y).astype(np.int64)
+
+    def check_data(self, X, y):
+        # Validation and label encoding already happened in fit/partial_fit;
+        # skorch's version would re-infer classes from the *encoded* y.
+        pass
+
+    @contextmanager
+    def _resolved_device(self):
+        """Run skorch code with ``self.device`` resolved from "auto"."""
+        requested = self.device
+        self.device = resolve_device(requested)
+        try:
+            yield
+        finally:
+            self.device = requested
+
+    def _seeded(self):
+        if self.random_state is None:
+            return nullcontext()
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() \
+            else []
+        return _fork_and_seed(seed, devices)
+
+    # -- fitting -------------------------------------------------------------
+    # fit and partial_fit are overridden (skorch's own advice is to leave them
+    # alone) because scikit-learn's contract puts validation and label
+    # encoding there, before skorch builds the module from their results.
+    def fit(self, X, y, **fit_params):
+        """Validate X and y, (re)build the network and train for ``max_epochs``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
+            Inputs, finite floats (images scaled to [0, 1] by convention).
+        y : array-like of shape (n_samples,)
+            Class labels of any type (ints, strings).
+
+        Returns
+        -------
+        self
+        """
+        self._reject_fit_params(fit_params)
+        self._validate_hyperparameters()
+        reset = not (self.warm_start and self.__sklearn_is_fitted__())
+        X = self._validate_X(X, reset=reset)
+        if reset:
+            vars(self).pop("classes_inferred_", None)
+        y = self._validate_y(y)
+        with self._seeded(), self._resolved_device():
+            if reset:
+                self.initialize()
+            return NeuralNetClassifier.partial_fit(self, X, y, **fit_params)
+
+    def partial_fit(self, X, y, classes=None, **fit_params):
+        """Train for ``max_epochs`` more epochs without re-initialising.
+
+        ``classes`` lists every label when the first batch may not show them all.
+        """
+        self._reject_fit_params(fit_params)
+        self._validate_hyperparameters()
+        first = not self.__sklearn_is_fitted__()
+        X = self._validate_X(X, reset=first)
+        y = self._validate_y(y, classes=classes if first else None)
+        with self._seeded(), self._resolved_device():
+            if first:
+                self.initialize()
+            return NeuralNetClassifier.partial_fit(self, X, y, **fit_params)
+
+    def _reject_fit_params(self, fit_params):
+        # skorch would hand them to module.forward; ours take none, and a
+        # silently ignored sample_weight would be worse than an error.
+        if fit_params:
+            raise TypeError(
+                f"{type(self).__name__}.fit got unexpected parameters "
+                f"{sorted(fit_params)}; sample_weight and other fit parameters are "
+                "not supported (resample the data instead)."
+            )
+
+    def initialize(self):
+        if not hasattr(self, "input_shape_") or not hasattr(self, "classes_inferred_"):
+            raise ValueError(
+                f"{type(self).__name__} builds its network from the data: call fit(X, y) "
+                "(or partial_fit) instead of initialize()"
+            )
+        with self._resolved_device():
+            return super().initialize()
+
+    def _module_kwargs(self):
+        """Parameters of the module that come from the estimator and the data."""
+        return {"input_shape": self.input_shape_, "n_classes": len(self.classes_)}
+
+    def initialize_module(self):
+        kwargs = {**self._module_kwargs(), **self.get_params_for("module")}
+        self.module_ = self.initialized_instance(self.module, kwargs)
+        self.input_kind_ = trunk_kind(self.input_shape_)
+        return self
+
+    def get_iterator(self, dataset, training=False):
+        """Training batches have a fixed size (SPEC section 2): the last
+        incomplete batch is dropped, and n < batch_size gives one batch of n."""
+        if not training:
+            return super().get_iterator(dataset, training=False)
+        kwargs = self.get_params_for("iterator_train")
+        size = kwargs.get("batch_size", self.batch_size)
+        size = len(dataset) if size == -1 else min(size, len(dataset))
+        kwargs.update(batch_size=size, drop_last=True)
+        kwargs.setdefault("shuffle", True)
+        return self.iterator_train(dataset, **kwargs)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        self._check_finite(loss, "loss")
+        return loss
+
+    def _check_finite(self, value, what):
+        if not torch.isfinite(value).all():
+            epoch = len(self.history) if self.history is not None else 0
+            raise FloatingPointError(
+                f"{type(self).__name__}: non-finite {what} ({float(value)}) "
+                f"{self._loss_description()} at epoch {epoch}. The model is not usable; "
+                "lower lr, change the objective, or check X for extreme values."
+            )
+
+    def _loss_description(self):
+        return "of the cross-entropy loss"
+
+    # -- prediction ----------------------------------------------------------
+    def evaluation_step(self, batch, training=False):
+        """Score a batch at the fixed shape (batch_size rows), padding the last one.
+
+        float32 kernels round differently for different batch shapes, so
+        without padding a sample's scores would change in the 7th digit with
+        the batch it happens to share. Evaluating every batch at one shape
+        makes predictions independent of how X is split.
+        """
+        Xi, _ = unpack_data(batch)
+        n, size = len(Xi), self.batch_size
+        if training or size == -1 or n >= size or not isinstance(Xi, torch.Tensor):
+            return super().evaluation_step(batch, training=training)
+        padded = torch.cat([Xi, Xi.new_zeros((size - n, *Xi.shape[1:]))])
+        out = super().evaluation_step((padded, None), training=training)
+        return tuple(o[:n] for o in out) if isinstance(out, tuple) else out[:n]
+
+    def forward_iter(self, X, training=False, device="cpu"):
+        with self._resolved_device():
+            yield from super().forward_iter(X, training=training, device=device)
+
+    def _scores(self, X):
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return to_numpy(self.forward(X)).astype(np.float64)
+
+    def _proba_from_scores(self, scores):
+        return torch.softmax(scores, dim=1)
+
+    def decision_function(self, X):
+        """Raw scores: the (n, K) hypothesis scores or logits.
+
+        For two classes, scikit-learn's convention: the (n,) difference
+        ``score[:, 1] - score[:, 0]``, positive for ``classes_[1]``.
+        """
+        scores = self._scores(X)
+        return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
+
+    def predict_proba(self, X):
+        """Class probabilities p(k | x), shape (n, K)."""
+        scores = torch.as_tensor(self._scores(X))
+        return self._proba_from_scores(scores).numpy()
+
+    def predict(self, X):
+        """Labels: ``classes_[argmax_k score(x, k)]``."""
+        best = self._scores(X).argmax(axis=1)
+        return self.classes_[best]
+
+    def __setstate__(self, state):
+        requested = state.get("device")
+        state["device"] = resolve_device(requested)
+        super().__setstate__(state)
+        if requested == "auto":
+            self.device = "auto"
+
+
+@contextmanager
+def _fork_and_seed(seed, devices):
+    # Seed inside a fork of torch's RNG so that fitting with random_state
+    # is reproducible without resetting the user's global RNG.
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield

@@ -1,0 +1,111 @@
+"""A strict reader for the IDX format used by MNIST and Fashion-MNIST.
+
+IDX layout: two zero bytes, one type byte, one byte giving the number of
+dimensions, then one big-endian uint32 per dimension, then the data. Everything
+is checked, so that a truncated download or a file with trailing garbage is
+refused with an error naming the file, instead of reaching a model.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+# type byte -> big-endian dtype (the IDX specification's table)
+_IDX_DTYPES = {
+    0x08: np.dtype(">u1"),
+    0x09: np.dtype(">i1"),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """Return the content of ``path``, decompressed if it ends in ``.gz``.
+
+    Raises ``ValueError`` naming the file when the gzip stream is corrupt or
+    truncated.
+    """
+    path = Path(path)
+    if path.suffix != ".gz":
+        return path.read_bytes()
+    try:
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise ValueError(
+            f"{path}: corrupt or truncated gzip file ({exc}). Delete it and "
+            "download it again (download=True)."
+        ) from exc
+
+
+def md5_of_content(path: str | Path) -> str:
+    """MD5 of the file's *decompressed* content, as published for MNIST."""
+    return hashlib.md5(read_bytes(path)).hexdigest()
+
+
+def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
+    """Decode IDX bytes into a native-endian array, checking every field.
+
+    Parameters
+    ----------
+    raw : bytes
+        The whole (decompressed) IDX file.
+    name : str, default="<bytes>"
+        Used in error messages.
+
+    Returns
+    -------
+    array : ndarray
+        The data with the shape given by the header.
+
+    Raises
+    ------
+    ValueError
+        Bad magic number, unknown type byte, zero dimensions, or a byte count
+        that does not match the header.
+    """
+    if len(raw) < 4:
+        raise ValueError(f"{name}: {len(raw)} bytes is too short for an IDX header")
+    if raw[0] != 0 or raw[1] != 0:
+        raise ValueError(
+            f"{name}: bad IDX magic number {raw[:4].hex()} (must start with 0000); "
+            "this is not an IDX file"
+        )
+    dtype = _IDX_DTYPES.get(raw[2])
+    if dtype is None:
+        raise ValueError(f"{name}: unknown IDX data type byte 0x{raw[2]:02x}")
+    ndim = raw[3]
+    if ndim == 0:
+        raise ValueError(f"{name}: IDX header declares zero dimensions")
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise ValueError(f"{name}: truncated IDX header ({len(raw)} bytes)")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected:
+        what = "truncated" if len(raw) < expected else "has trailing bytes"
+        raise ValueError(
+            f"{name}: file {what}: header shape {shape} needs {expected} bytes, "
+            f"found {len(raw)}"
+        )
+    data = np.frombuffer(raw, dtype, offset=header).reshape(shape)
+    return data.astype(dtype.newbyteorder("="), copy=True)
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (optionally gzip-compressed) strictly.
+
+    Examples
+    --------
+    >>> from sk_guessfirst.datasets import read_idx  # doctest: +SKIP
+    >>> read_idx("train-labels-idx1-ubyte.gz")[:3]  # doctest: +SKIP
+    array([5, 0, 4], dtype=uint8)
+    """
+    return parse_idx(read_bytes(path), str(path))

@@ -1,0 +1,144 @@
+"""Training objectives: variational lower bounds on a divergence between the
+joint distribution P of (input, label) pairs and the product Q = p(x) u(k) of
+the input marginal and the *uniform* distribution over label hypotheses.
+
+Every function takes the score matrix ``scores`` (B x K, entry ``T(x_i, k)``)
+and the true labels ``y`` (B,), and returns the *loss*: minus the bound
+estimated on the batch. Joint pairs are ``scores[i, y_i]``; marginal pairs are
+all B*K entries ("sampling uniformly in all categories and pairing them
+broadcastly with all samples").
+
+See SPEC.md section 2 and Nowozin et al. (2016), Table 2, for the f-divergence
+conjugate table reproduced in :data:`F_DIVERGENCES`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+LOG2 = math.log(2.0)
+
+
+def _positive_scores(scores: Tensor, y: Tensor) -> Tensor:
+    return scores.gather(1, y.view(-1, 1)).squeeze(1)
+
+
+def dv_loss(scores: Tensor, y: Tensor) -> Tensor:
+    """Donsker-Varadhan bound on KL(P || Q) (paper Eq. 4), negated.
+
+    ``KL >= E_P[T] - log E_Q[exp T]``; the log-mean-exp uses logsumexp.
+    """
+    n = scores.numel()
+    log_mean_exp = torch.logsumexp(scores.reshape(-1), 0) - math.log(n)
+    return -(_positive_scores(scores, y).mean() - log_mean_exp)
+
+
+def energy_loss(scores: Tensor, y: Tensor) -> Tensor:
+    """Energy-based (Poole et al.) bound on KL (paper Eq. 5/6), negated.
+
+    With uniform hypotheses it is cross-entropy over the K scores minus log K.
+    """
+    return F.cross_entropy(scores, y) - math.log(scores.shape[1])
+
+
+@dataclass(frozen=True)
+class FDivergence:
+    """One row of the conjugate table, as functions of the raw output v.
+
+    ``g`` is the output activation respecting dom f*, ``fstar_g`` is
+    ``f*(g(v))`` written in a numerically stable closed form, and ``log_ratio``
+    maps the optimal v back to log r = log dP/dQ (used for probabilities).
+    """
+
+    g: Callable[[Tensor], Tensor]
+    fstar_g: Callable[[Tensor], Tensor]
+    log_ratio: Callable[[Tensor], Tensor] | None
+
+
+F_DIVERGENCES: dict[str, FDivergence] = {
+    # g = log 2 - softplus(-v);  f*(t) = -log(2 - e^t)  ->  softplus(v) - log 2
+    "js": FDivergence(
+        g=lambda v: LOG2 - F.softplus(-v),
+        fstar_g=lambda v: F.softplus(v) - LOG2,
+        log_ratio=lambda v: v,
+    ),
+    # g = v;  f*(t) = exp(t - 1);  optimal v = 1 + log r
+    "kl": FDivergence(g=lambda v: v, fstar_g=lambda v: torch.exp(v - 1.0),
+                      log_ratio=lambda v: v - 1.0),
+    # g = -exp(-v);  f*(t) = -1 - log(-t)  ->  v - 1
+    "rkl": FDivergence(g=lambda v: -torch.exp(-v), fstar_g=lambda v: v - 1.0,
+                       log_ratio=lambda v: v),
+    # g = v;  f*(t) = t^2/4 + t;  optimal v = 2(r - 1): no log link (see proba)
+    "pearson": FDivergence(g=lambda v: v, fstar_g=lambda v: v * v / 4.0 + v,
+                           log_ratio=None),
+    # g = 1 - exp(-v);  f*(t) = t / (1 - t)  ->  exp(v) - 1;  optimal v = log(r)/2
+    "hellinger": FDivergence(g=lambda v: 1.0 - torch.exp(-v),
+                             fstar_g=lambda v: torch.exp(v) - 1.0,
+                             log_ratio=lambda v: 2.0 * v),
+    # g = -softplus(-v);  f*(t) = -log(1 - e^t)  ->  softplus(v)
+    "gan": FDivergence(g=lambda v: -F.softplus(-v), fstar_g=F.softplus,
+                       log_ratio=lambda v: v),
+}
+
+
+def f_divergence_loss(scores: Tensor, y: Tensor, divergence: str) -> Tensor:
+    """Convex-conjugate bound ``E_P[g(V)] - E_Q[f*(g(V))]`` (paper Eq. 1), negated."""
+    fd = F_DIVERGENCES[divergence]
+    return -(fd.g(_positive_scores(scores, y)).mean() - fd.fstar_g(scores).mean())
+
+
+def objective_loss(scores: Tensor, y: Tensor, objective: str) -> Tensor:
+    """Loss of ``objective`` on a batch: minus its variational lower bound.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (B, K)
+        Hypothesis scores ``T(x_i, k)``.
+    y : LongTensor of shape (B,)
+        True labels, encoded 0..K-1.
+    objective : str
+        One of :data:`OBJECTIVES`.
+
+    Returns
+    -------
+    loss : scalar Tensor
+
+    Examples
+    --------
+    >>> import torch
+    >>> s = torch.tensor([[2.0, -1.0], [-1.0, 2.0]])
+    >>> float(objective_loss(s, torch.tensor([0, 1]), "energy")) < 0
+    True
+    """
+    if objective == "dv":
+        return dv_loss(scores, y)
+    if objective == "energy":
+        return energy_loss(scores, y)
+    return f_divergence_loss(scores, y, objective)
+
+
+OBJECTIVES = ("dv", "js", "energy", "kl", "rkl", "pearson", "hellinger", "gan")
+
+
+def predict_proba_from_scores(scores: Tensor, objective: str) -> Tensor:
+    """p(k | x) from hypothesis scores via the objective's density-ratio link.
+
+    Q's label marginal is uniform, so ``r(x, k) = K p(k|x)`` and
+    ``p(k|x) = r(x, k) / sum_j r(x, j)``: a softmax of log r. For Pearson
+    chi^2 the optimal critic is ``2(r - 1)``, so ``r = max(0, 1 + v/2)``
+    normalised (uniform where every ratio is clipped to zero).
+    """
+    if objective == "pearson":
+        r = torch.clamp(1.0 + scores / 2.0, min=0.0)
+        total = r.sum(dim=1, keepdim=True)
+        uniform = torch.full_like(r, 1.0 / r.shape[1])
+        return torch.where(total > 0, r / total.clamp_min(1e-30), uniform)
+    if objective in ("dv", "energy"):
+        return torch.softmax(scores, dim=1)
+    return torch.softmax(F_DIVERGENCES[objective].log_ratio(scores), dim=1)

@@ -1,0 +1,59 @@
+"""Shared fixtures: where the real data sets are, and small real-data samples."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+MNIST_DIR = Path(os.environ.get("SK_GUESSFIRST_TEST_MNIST", REPO.parent / "shared/data/mnist"))
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+# CI sets this: there a missing data set is a failure, not a skip.
+REQUIRE_DATA = os.environ.get("SK_GUESSFIRST_REQUIRE_DATA") == "1"
+
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def _need(folder: Path, what: str) -> Path:
+    if (folder / "train-images-idx3-ubyte.gz").is_file():
+        return folder
+    message = f"{what} not found in {folder}"
+    if REQUIRE_DATA:
+        pytest.fail(message + " (SK_GUESSFIRST_REQUIRE_DATA=1: data tests may not skip)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def mnist_dir():
+    return _need(MNIST_DIR, "MNIST (set SK_GUESSFIRST_TEST_MNIST)")
+
+
+@pytest.fixture(scope="session")
+def fashion_dir():
+    return _need(FASHION_DIR, "Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+
+
+def _subsample(X, y, n, seed):
+    idx = np.random.RandomState(seed).permutation(len(X))[:n]
+    return X[idx], y[idx]
+
+
+@pytest.fixture(scope="session")
+def mnist_small(mnist_dir):
+    """6,000 training and 2,000 test images of MNIST."""
+    from sk_guessfirst.datasets import load_mnist
+
+    X, y = load_mnist(data_home=mnist_dir, return_X_y=True)
+    Xt, yt = load_mnist(data_home=mnist_dir, subset="test", return_X_y=True)
+    return (*_subsample(X, y, 6000, 0), *_subsample(Xt, yt, 2000, 1))
+
+
+@pytest.fixture(scope="session")
+def fashion_small(fashion_dir):
+    from sk_guessfirst.datasets import load_fashion_mnist
+
+    X, y = load_fashion_mnist(data_home=fashion_dir, return_X_y=True)
+    Xt, yt = load_fashion_mnist(data_home=fashion_dir, subset="test", return_X_y=True)
+    return (*_subsample(X, y, 6000, 0), *_subsample(Xt, yt, 2000, 1))
