@@ -5,7 +5,7 @@ f-divergence variational objectives and an MMD information-elimination
 regulariser, and evaluated against adversarial attacks through ART.
 """
 
-from . import datasets, objectives, regularizers
+from . import adversarial, datasets, objectives, regularizers
 from .estimators import (
     CNNClassifier,
     HypothesisConditionedClassifier,
@@ -25,6 +25,7 @@ __all__ = [
     "ObjectiveLoss",
     "VIBClassifier",
     "__version__",
+    "adversarial",
     "datasets",
     "objectives",
     "regularizers",

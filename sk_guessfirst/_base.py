@@ -355,7 +355,7 @@ class GuessFirstNet(NeuralNetClassifier):
         if not torch.isfinite(value).all():
             epoch = len(self.history) if self.history is not None else 0
             raise FloatingPointError(
-                f"{type(self).__name__}: non-finite {what} ({float(value)}) "
+                f"{type(self).__name__}: non-finite {what} ({float(value.detach())}) "
                 f"{self._loss_description()} at epoch {epoch}. The model is not usable; "
                 "lower lr, change the objective, or check X for extreme values."
             )
@@ -415,8 +415,11 @@ class GuessFirstNet(NeuralNetClassifier):
         requested = state.get("device")
         state["device"] = resolve_device(requested)
         super().__setstate__(state)
+        # skorch may leave a torch.device (the map location) in the parameter
         if requested == "auto":
             self.device = "auto"
+        elif isinstance(self.device, torch.device):
+            self.device = str(self.device)
 
 
 @contextmanager

@@ -1,0 +1,260 @@
+"""Estimator behaviour: API, bad input, persistence, determinism, devices."""
+
+import pickle
+import warnings
+
+import joblib
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.base import clone
+from sklearn.datasets import make_blobs
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import GridSearchCV
+
+from sk_guessfirst import (
+    CNNClassifier,
+    HypothesisConditionedClassifier,
+    LeNet5Classifier,
+    VIBClassifier,
+)
+
+FAST = dict(max_epochs=3, batch_size=32, random_state=0, device="cpu",
+            module__hidden_units=(32, 32, 16))
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(n_samples=120, centers=3, n_features=6, random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.fixture(scope="module")
+def fitted(blobs):
+    X, y = blobs
+    return HypothesisConditionedClassifier(ie_lambda=0.01, **FAST).fit(X, y)
+
+
+def test_outputs_and_attributes(fitted, blobs):
+    X, y = blobs
+    proba = fitted.predict_proba(X)
+    assert proba.shape == (120, 3)
+    np.testing.assert_allclose(proba.sum(1), 1, rtol=1e-6)
+    assert fitted.decision_function(X).shape == (120, 3)
+    assert np.array_equal(fitted.predict(X), fitted.classes_[proba.argmax(1)])
+    assert fitted.n_features_in_ == 6 and fitted.input_shape_ == (6,)
+    assert fitted.input_kind_ == "mlp"
+    assert 0 <= fitted.score(X, y) <= 1
+
+
+def test_history_records_objective_and_ie_per_batch(fitted):
+    batch = fitted.history[-1, "batches", 0]
+    assert {"objective", "ie", "train_loss"} <= set(batch)
+    # 120 samples at batch 32: three full batches, the incomplete one dropped
+    assert len(fitted.history[-1, "batches"]) == 3
+    assert all(b["train_batch_size"] == 32 for b in fitted.history[-1, "batches"])
+
+
+def test_small_data_uses_one_batch_of_n():
+    X, y = make_blobs(n_samples=20, centers=2, random_state=0)
+    clf = CNNClassifier(max_epochs=1, batch_size=250, device="cpu").fit(X, y)
+    assert clf.history[-1, "batches", 0]["train_batch_size"] == 20
+
+
+def test_string_labels_and_binary_decision_function():
+    X, y = make_blobs(n_samples=80, centers=2, random_state=1)
+    labels = np.array(["cat", "dog"])[y]
+    clf = HypothesisConditionedClassifier(objective="js", **FAST).fit(X, labels)
+    assert clf.classes_.tolist() == ["cat", "dog"]
+    assert set(clf.predict(X)) <= {"cat", "dog"}
+    d = clf.decision_function(X)
+    assert d.shape == (80,)
+    assert np.array_equal(clf.predict(X) == "dog", d > 0)
+
+
+def test_image_inputs_in_every_layout(blobs):
+    rng = np.random.RandomState(0)
+    X = rng.rand(40, 64).astype(np.float32)
+    y = np.arange(40) % 2
+    flat = CNNClassifier(**{**FAST, "module__hidden_units": (16,)}).fit(X, y)
+    assert flat.input_shape_ == (1, 8, 8) and flat.input_kind_ == "small"
+    for layout in (X.reshape(40, 8, 8), X.reshape(40, 1, 8, 8)):
+        est = clone(flat).fit(layout, y)
+        assert est.input_shape_ == (1, 8, 8)
+        np.testing.assert_allclose(est.predict_proba(layout), flat.predict_proba(X), rtol=1e-5)
+        np.testing.assert_allclose(est.predict_proba(X), flat.predict_proba(X), rtol=1e-5)
+    with pytest.raises(ValueError, match="shape"):
+        est.predict(X.reshape(40, 4, 16))
+
+
+def test_explicit_input_shape_must_match():
+    X, y = make_blobs(n_samples=30, n_features=12, random_state=0)
+    with pytest.raises(ValueError, match="input_shape"):
+        CNNClassifier(input_shape=(1, 5, 5), **FAST).fit(X, y)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        (dict(objective="bogus"), "objective must be one of"),
+        (dict(ie_lambda=-0.1), "ie_lambda must be"),
+        (dict(sigma=-1.0), "sigma must be"),
+        (dict(sigma="mean"), "sigma must be"),
+        (dict(sigma=0), "sigma must be"),
+        (dict(lr=0), "lr must be"),
+        (dict(batch_size=0), "batch_size must be"),
+        (dict(max_epochs=-1), "max_epochs must be"),
+        (dict(device="tpu"), "device must be"),
+    ],
+)
+def test_bad_parameters_raise_in_fit(blobs, params, message):
+    X, y = blobs
+    clf = HypothesisConditionedClassifier(**{**FAST, **params})  # constructing never raises
+    with pytest.raises(ValueError, match=message):
+        clf.fit(X, y)
+
+
+def test_bad_data(blobs, fitted):
+    X, y = blobs
+    clf = HypothesisConditionedClassifier(**FAST)
+    X_nan = X.copy()
+    X_nan[0, 0] = np.nan
+    X_inf = X.copy()
+    X_inf[0, 0] = np.inf
+    with pytest.raises(ValueError, match="NaN"):
+        clf.fit(X_nan, y)
+    with pytest.raises(ValueError, match="infinity"):
+        clf.fit(X_inf, y)
+    with pytest.raises(ValueError, match="one class"):
+        clf.fit(X, np.zeros(len(y)))
+    with pytest.raises(ValueError, match="continuous"):
+        clf.fit(X, np.linspace(0, 1, len(y)))
+    with pytest.raises(ValueError, match="0 sample"):
+        clf.fit(X[:0], y[:0])
+    with pytest.raises(TypeError, match="toarray"):
+        clf.fit(sp.csr_matrix(X), y)
+    with pytest.raises(TypeError, match="sample_weight"):
+        clf.fit(X, y, sample_weight=np.ones(len(y)))
+    with pytest.raises(ValueError, match="X has 5 features, but"):
+        fitted.predict(X[:, :5])
+    with pytest.raises(NotFittedError):
+        HypothesisConditionedClassifier().predict(X)
+
+
+def test_non_finite_loss_names_objective_and_epoch():
+    X, y = make_blobs(n_samples=64, random_state=0)
+    clf = HypothesisConditionedClassifier(objective="kl", **FAST)
+    with pytest.raises(FloatingPointError, match=r"objective 'kl'.*epoch 1"):
+        clf.fit(X * 1e30, y)
+
+
+@pytest.mark.parametrize("Est", [HypothesisConditionedClassifier, CNNClassifier,
+                                 VIBClassifier, LeNet5Classifier])
+def test_pickle_and_joblib_roundtrip(Est, blobs, tmp_path):
+    X, y = blobs
+    params = FAST if Est is not LeNet5Classifier else {**FAST, "module__hidden_units": (8,)}
+    if Est is VIBClassifier:
+        params = {k: v for k, v in FAST.items() if k != "module__hidden_units"}
+    est = Est(**params).fit(X, y)
+    expected = est.predict_proba(X)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict_proba(X), expected)
+    joblib.dump(est, tmp_path / "m.joblib")
+    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict_proba(X), expected)
+
+
+def test_same_random_state_same_predictions(blobs):
+    X, y = blobs
+    a = HypothesisConditionedClassifier(ie_lambda=0.01, **FAST).fit(X, y).predict_proba(X)
+    b = HypothesisConditionedClassifier(ie_lambda=0.01, **FAST).fit(X, y).predict_proba(X)
+    c = HypothesisConditionedClassifier(ie_lambda=0.01, **{**FAST, "random_state": 1}).fit(
+        X, y).predict_proba(X)
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_global_torch_rng_is_left_alone(blobs):
+    import torch
+
+    X, y = blobs
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    HypothesisConditionedClassifier(**FAST).fit(X, y)
+    torch.testing.assert_close(torch.rand(3), expected)
+
+
+def test_partial_fit_continues_and_accepts_classes(blobs):
+    X, y = blobs
+    clf = HypothesisConditionedClassifier(**{**FAST, "max_epochs": 1})
+    clf.partial_fit(X[y < 2], y[y < 2], classes=[0, 1, 2])
+    assert clf.classes_.tolist() == [0, 1, 2]
+    before = clf.module_.out.weight.detach().clone()
+    clf.partial_fit(X, y)
+    assert len(clf.history) == 2
+    assert not np.allclose(before.numpy(), clf.module_.out.weight.detach().numpy())
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X, y + 10)
+
+
+def test_warm_start_keeps_weights(blobs):
+    X, y = blobs
+    clf = CNNClassifier(**{**FAST, "warm_start": True, "max_epochs": 1}).fit(X, y)
+    clf.fit(X, y)
+    assert len(clf.history) == 2
+
+
+def test_device_auto_resolves_and_param_is_kept(blobs):
+    import torch
+
+    X, y = blobs
+    clf = HypothesisConditionedClassifier(**{**FAST, "device": "auto"}).fit(X, y)
+    assert clf.device == "auto"
+    expected = "cuda" if torch.cuda.is_available() else "cpu"
+    assert next(clf.module_.parameters()).device.type == expected
+    assert pickle.loads(pickle.dumps(clf)).device == "auto"
+
+
+def test_cuda_trained_model_maps_to_cpu(blobs):
+    """A net saved with device='cuda' loads on a machine without CUDA.
+
+    This exercises the map-to-CPU path of unpickling; the device tool checks
+    the real GPU round trip when a GPU is lent (see docs).
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA; the GPU round trip is checked on the device")
+    X, y = blobs
+    clf = CNNClassifier(**FAST).fit(X, y)
+    expected = clf.predict_proba(X)
+    clf.device = "cuda"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(pickle.dumps(clf))
+    assert any("CUDA" in str(w.message) for w in caught)
+    assert loaded.device == "cpu"
+    np.testing.assert_array_equal(loaded.predict_proba(X), expected)
+
+
+def test_grid_search_routes_parameters(blobs):
+    X, y = blobs
+    grid = GridSearchCV(
+        HypothesisConditionedClassifier(**{**FAST, "max_epochs": 1}),
+        {"ie_lambda": [0.0, 0.01], "sigma": ["median", 1.0],
+         "module__hidden_units": [(16, 16, 8)]},
+        cv=2,
+    ).fit(X, y)
+    assert grid.best_estimator_.module_.inject.out_features == 16
+    assert set(grid.cv_results_["param_sigma"]) == {"median", 1.0}
+
+
+def test_vib_prediction_modes(blobs):
+    X, y = blobs
+    params = {k: v for k, v in FAST.items() if k != "module__hidden_units"}
+    vib = VIBClassifier(**params).fit(X, y)
+    np.testing.assert_array_equal(vib.predict_proba(X), vib.predict_proba(X))
+    vib.set_params(n_predict_samples=12)
+    vib.module_.n_samples = 12
+    sampled = vib.predict_proba(X)
+    np.testing.assert_allclose(sampled.sum(1), 1, rtol=1e-5)
+    assert vib.history[-1, "batches", 0]["kl"] >= 0
