@@ -12,13 +12,13 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.utils import check_random_state
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
 from skorch.utils import to_numpy
-from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .modules import trunk_kind
 
@@ -116,8 +116,10 @@ class GuessFirstNet(NeuralNetClassifier):
             ("epoch_timer", EpochTimer()),
             ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
             ("valid_loss", PassthroughScoring(name="valid_loss")),
-            ("valid_acc", EpochScoring(_valid_accuracy, name="valid_acc",
-                                       lower_is_better=False)),
+            (
+                "valid_acc",
+                EpochScoring(_valid_accuracy, name="valid_acc", lower_is_better=False),
+            ),
             ("print_log", PrintLog()),
         ]
 
@@ -167,7 +169,8 @@ class GuessFirstNet(NeuralNetClassifier):
             shape = tuple(self.input_shape)
             if not shape or any(int(s) < 1 for s in shape) or len(shape) > 3:
                 raise ValueError(
-                    f"input_shape must be None, (D,), (H, W) or (C, H, W) with positive "
+                    f"input_shape must be None, (D,), (H, W) or (C, H, W) with "
+                    f"positive "
                     f"sizes, got {self.input_shape!r}"
                 )
 
@@ -187,8 +190,11 @@ class GuessFirstNet(NeuralNetClassifier):
         if reset:
             self.input_shape_ = self._resolve_input_shape(shape, X.shape[1])
         elif shape is not None:
-            expected = self.input_shape_ if len(shape) == len(self.input_shape_) \
-                else self.input_shape_[-len(shape):]
+            expected = (
+                self.input_shape_
+                if len(shape) == len(self.input_shape_)
+                else self.input_shape_[-len(shape) :]
+            )
             if math.prod(shape) != math.prod(self.input_shape_) or (
                 len(shape) > 1 and tuple(shape) != tuple(expected)
             ):
@@ -219,8 +225,9 @@ class GuessFirstNet(NeuralNetClassifier):
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if classes is None and not self.__sklearn_is_fitted__():
-            classes = self.classes if self.classes is not None and len(self.classes) \
-                else None
+            classes = (
+                self.classes if self.classes is not None and len(self.classes) else None
+            )
         if classes is not None or not self.__sklearn_is_fitted__():
             labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
             if len(labels) < 2:
@@ -256,8 +263,9 @@ class GuessFirstNet(NeuralNetClassifier):
         if self.random_state is None:
             return nullcontext()
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() \
-            else []
+        devices = (
+            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+        )
         return _fork_and_seed(seed, devices)
 
     # -- fitting -------------------------------------------------------------
@@ -318,7 +326,8 @@ class GuessFirstNet(NeuralNetClassifier):
     def initialize(self):
         if not hasattr(self, "input_shape_") or not hasattr(self, "classes_inferred_"):
             raise ValueError(
-                f"{type(self).__name__} builds its network from the data: call fit(X, y) "
+                f"{type(self).__name__} builds its network from the data: "
+                "call fit(X, y) "
                 "(or partial_fit) instead of initialize()"
             )
         with self._resolved_device():
@@ -356,7 +365,8 @@ class GuessFirstNet(NeuralNetClassifier):
             epoch = len(self.history) if self.history is not None else 0
             raise FloatingPointError(
                 f"{type(self).__name__}: non-finite {what} ({float(value.detach())}) "
-                f"{self._loss_description()} at epoch {epoch}. The model is not usable; "
+                f"{self._loss_description()} at epoch {epoch}. "
+                "The model is not usable; "
                 "lower lr, change the objective, or check X for extreme values."
             )
 

@@ -1,4 +1,4 @@
-"""The package's estimators: skorch classifiers that are real scikit-learn estimators."""
+"""The estimators: skorch classifiers that are real scikit-learn estimators."""
 
 from __future__ import annotations
 
@@ -159,8 +159,9 @@ default="dv"
         _check_number("ie_lambda", self.ie_lambda, low=0)
         if not (isinstance(self.sigma, str) and self.sigma == "median"):
             if isinstance(self.sigma, str):
-                raise ValueError(f"sigma must be a positive number or 'median', "
-                                 f"got {self.sigma!r}")
+                raise ValueError(
+                    f"sigma must be a positive number or 'median', got {self.sigma!r}"
+                )
             _check_number("sigma", self.sigma, low=0, include_low=False)
 
     def _module_kwargs(self):
@@ -197,8 +198,11 @@ default="dv"
         return loss + self.ie_lambda * ie
 
     def _loss_description(self):
-        ie = f" with IE (ie_lambda={self.ie_lambda}, sigma={self.sigma!r})" \
-            if self.ie_lambda else ""
+        ie = (
+            f" with IE (ie_lambda={self.ie_lambda}, sigma={self.sigma!r})"
+            if self.ie_lambda
+            else ""
+        )
         return f"of objective {self.objective!r}{ie}"
 
     def _proba_from_scores(self, scores):

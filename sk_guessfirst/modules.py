@@ -26,7 +26,7 @@ SMALL_MIN_SIDE = 8
 
 
 def trunk_kind(input_shape: tuple) -> str:
-    """Which trunk :func:`make_trunk` builds for ``input_shape``: "paper", "small" or "mlp"."""
+    """The trunk :func:`make_trunk` builds: "paper", "small" or "mlp"."""
     if len(input_shape) == 3:
         side = min(input_shape[1:])
         if side >= PAPER_MIN_SIDE:
@@ -53,22 +53,31 @@ def make_trunk(
     kind = trunk_kind(input_shape)
     if kind == "mlp":
         n_in = math.prod(input_shape)
-        return nn.Sequential(nn.Flatten(), nn.Linear(n_in, mlp_units), nn.ReLU()), mlp_units
+        return nn.Sequential(
+            nn.Flatten(), nn.Linear(n_in, mlp_units), nn.ReLU()
+        ), mlp_units
 
     in_ch = input_shape[0]
     layers: list[nn.Module] = []
     if style == "lenet":
         k, pad2 = (5, 0) if kind == "paper" else (3, 1)
         layers = [
-            nn.Conv2d(in_ch, 6, k, padding=k // 2), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, k, padding=pad2), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(in_ch, 6, k, padding=k // 2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(6, 16, k, padding=pad2),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
             nn.Flatten(),
         ]
     else:
         geometry = [(4, 2, 0), (4, 2, 0)] if kind == "paper" else [(3, 1, 1), (3, 2, 1)]
         for out_ch, (k, s, p) in zip(conv_channels, geometry, strict=True):
-            layers += [nn.Conv2d(in_ch, out_ch, k, stride=s, padding=p),
-                       nn.BatchNorm2d(out_ch), nn.ReLU()]
+            layers += [
+                nn.Conv2d(in_ch, out_ch, k, stride=s, padding=p),
+                nn.BatchNorm2d(out_ch),
+                nn.ReLU(),
+            ]
             in_ch = out_ch
         layers.append(nn.Flatten())
     trunk = nn.Sequential(*layers)
@@ -164,7 +173,8 @@ class HypothesisConditionedModule(nn.Module):
             )
         if hypothesis_chunk_size is not None and hypothesis_chunk_size < 1:
             raise ValueError(
-                f"hypothesis_chunk_size must be None or >= 1, got {hypothesis_chunk_size}"
+                "hypothesis_chunk_size must be None or >= 1, "
+                f"got {hypothesis_chunk_size}"
             )
         self.input_shape = tuple(input_shape)
         self.n_classes = int(n_classes)
@@ -187,7 +197,9 @@ class HypothesisConditionedModule(nn.Module):
             nn.init.uniform_(self.hypothesis_embedding, -bound, bound)
         else:
             nn.init.normal_(self.hypothesis_embedding, std=embedding_init_std)
-        self.post, n_last = _mlp(hidden_units[hypothesis_layer], hidden_units[hypothesis_layer + 1:])
+        self.post, n_last = _mlp(
+            hidden_units[hypothesis_layer], hidden_units[hypothesis_layer + 1 :]
+        )
         self.out = nn.Linear(n_last, 1)
 
     # -- parts -------------------------------------------------------------
@@ -215,7 +227,8 @@ class HypothesisConditionedModule(nn.Module):
             b, k = h.shape[0], len(hyps)
             onehot = F.one_hot(hyps, self.n_classes).to(h.dtype)
             pairs = torch.cat(
-                [h.unsqueeze(1).expand(b, k, -1), onehot.unsqueeze(0).expand(b, k, -1)], -1
+                [h.unsqueeze(1).expand(b, k, -1), onehot.unsqueeze(0).expand(b, k, -1)],
+                -1,
             )
             weight = torch.cat([self.inject.weight, self.hypothesis_embedding.T], 1)
             a = F.relu(F.linear(pairs, weight, self.inject.bias))
@@ -237,7 +250,10 @@ class HypothesisConditionedModule(nn.Module):
         k = self.n_classes
         chunk = self.hypothesis_chunk_size or k
         hyps = torch.arange(k, device=h.device)
-        parts = [self._head(h, hyps[i:i + chunk], naive, z_only) for i in range(0, k, chunk)]
+        parts = [
+            self._head(h, hyps[i : i + chunk], naive, z_only)
+            for i in range(0, k, chunk)
+        ]
         scores = None if z_only else torch.cat([p[0] for p in parts], 1)
         return scores, torch.cat([p[1] for p in parts], 1)
 
@@ -247,7 +263,7 @@ class HypothesisConditionedModule(nn.Module):
         return self.head(self.preprocess(x))[0]
 
     def forward_naive(self, x: Tensor) -> Tensor:
-        """The same scores by literal one-hot concatenation (the K-fold-cost reference)."""
+        """The same scores by literal one-hot concatenation (K-fold cost)."""
         return self.head(self.preprocess(x), naive=True)[0]
 
     def forward_train(self, x: Tensor, with_representation: bool):
@@ -269,12 +285,22 @@ class HypothesisConditionedModule(nn.Module):
 class CNNModule(nn.Module):
     """The paper's baseline: trunk -> FC 512-256-128 (ReLU) -> FC K logits."""
 
-    def __init__(self, input_shape, n_classes, hidden_units=(512, 256, 128),
-                 conv_channels=(32, 64), mlp_units=128, style="guessfirst"):
+    def __init__(
+        self,
+        input_shape,
+        n_classes,
+        hidden_units=(512, 256, 128),
+        conv_channels=(32, 64),
+        mlp_units=128,
+        style="guessfirst",
+    ):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.trunk, n_in = make_trunk(
-            self.input_shape, conv_channels=conv_channels, mlp_units=mlp_units, style=style
+            self.input_shape,
+            conv_channels=conv_channels,
+            mlp_units=mlp_units,
+            style=style,
         )
         self.hidden, n_in = _mlp(n_in, hidden_units)
         self.out = nn.Linear(n_in, n_classes)
@@ -291,8 +317,13 @@ class LeNet5Module(CNNModule):
     conv 16@5x5, pool, FC 120, FC 84, FC K (SPEC section 4)."""
 
     def __init__(self, input_shape, n_classes, hidden_units=(120, 84), mlp_units=128):
-        super().__init__(input_shape, n_classes, hidden_units=hidden_units,
-                         mlp_units=mlp_units, style="lenet")
+        super().__init__(
+            input_shape,
+            n_classes,
+            hidden_units=hidden_units,
+            mlp_units=mlp_units,
+            style="lenet",
+        )
 
 
 class VIBModule(nn.Module):
@@ -304,8 +335,17 @@ class VIBModule(nn.Module):
     ``n_samples`` draws, or computed from z = mu when ``n_samples`` is 0.
     """
 
-    def __init__(self, input_shape, n_classes, encoder_units=512, bottleneck=256,
-                 decoder_units=128, conv_channels=(32, 64), mlp_units=128, n_samples=0):
+    def __init__(
+        self,
+        input_shape,
+        n_classes,
+        encoder_units=512,
+        bottleneck=256,
+        decoder_units=128,
+        conv_channels=(32, 64),
+        mlp_units=128,
+        n_samples=0,
+    ):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.n_samples = n_samples
@@ -327,7 +367,7 @@ class VIBModule(nn.Module):
         return self.out(F.relu(self.decoder(z)))
 
     def forward_train(self, x: Tensor):
-        """Logits from one reparametrised sample, and KL(q(z|x) || N(0, I)) per input."""
+        """Logits from one reparametrised sample; KL(q(z|x) || N(0, I)) per input."""
         mu, sigma = self.encode(x)
         z = mu + sigma * torch.randn_like(sigma)
         kl = 0.5 * (mu.pow(2) + sigma.pow(2) - 1.0 - 2.0 * torch.log(sigma)).sum(-1)
@@ -340,6 +380,8 @@ class VIBModule(nn.Module):
             return self.decode(mu)
         # Average probabilities over draws (Alemi et al.), returned as log-probs
         # so that argmax and softmax still apply downstream.
-        draws = mu + sigma * torch.randn((n, *mu.shape), device=mu.device, dtype=mu.dtype)
+        draws = mu + sigma * torch.randn(
+            (n, *mu.shape), device=mu.device, dtype=mu.dtype
+        )
         log_p = torch.log_softmax(self.decode(draws), dim=-1)
         return torch.logsumexp(log_p, 0) - math.log(n)

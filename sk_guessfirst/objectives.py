@@ -69,21 +69,27 @@ F_DIVERGENCES: dict[str, FDivergence] = {
         log_ratio=lambda v: v,
     ),
     # g = v;  f*(t) = exp(t - 1);  optimal v = 1 + log r
-    "kl": FDivergence(g=lambda v: v, fstar_g=lambda v: torch.exp(v - 1.0),
-                      log_ratio=lambda v: v - 1.0),
+    "kl": FDivergence(
+        g=lambda v: v, fstar_g=lambda v: torch.exp(v - 1.0), log_ratio=lambda v: v - 1.0
+    ),
     # g = -exp(-v);  f*(t) = -1 - log(-t)  ->  v - 1
-    "rkl": FDivergence(g=lambda v: -torch.exp(-v), fstar_g=lambda v: v - 1.0,
-                       log_ratio=lambda v: v),
+    "rkl": FDivergence(
+        g=lambda v: -torch.exp(-v), fstar_g=lambda v: v - 1.0, log_ratio=lambda v: v
+    ),
     # g = v;  f*(t) = t^2/4 + t;  optimal v = 2(r - 1): no log link (see proba)
-    "pearson": FDivergence(g=lambda v: v, fstar_g=lambda v: v * v / 4.0 + v,
-                           log_ratio=None),
+    "pearson": FDivergence(
+        g=lambda v: v, fstar_g=lambda v: v * v / 4.0 + v, log_ratio=None
+    ),
     # g = 1 - exp(-v);  f*(t) = t / (1 - t)  ->  exp(v) - 1;  optimal v = log(r)/2
-    "hellinger": FDivergence(g=lambda v: 1.0 - torch.exp(-v),
-                             fstar_g=lambda v: torch.exp(v) - 1.0,
-                             log_ratio=lambda v: 2.0 * v),
+    "hellinger": FDivergence(
+        g=lambda v: 1.0 - torch.exp(-v),
+        fstar_g=lambda v: torch.exp(v) - 1.0,
+        log_ratio=lambda v: 2.0 * v,
+    ),
     # g = -softplus(-v);  f*(t) = -log(1 - e^t)  ->  softplus(v)
-    "gan": FDivergence(g=lambda v: -F.softplus(-v), fstar_g=F.softplus,
-                       log_ratio=lambda v: v),
+    "gan": FDivergence(
+        g=lambda v: -F.softplus(-v), fstar_g=F.softplus, log_ratio=lambda v: v
+    ),
 }
 
 

@@ -15,7 +15,7 @@ from torch import Tensor
 
 
 def pairwise_sq_dists(z: Tensor) -> Tensor:
-    """Squared Euclidean distances within each batch of ``z`` (..., B, D) -> (..., B, B)."""
+    """Squared distances within each batch of ``z``: (..., B, D) -> (..., B, B)."""
     sq = (z * z).sum(-1)
     d2 = sq.unsqueeze(-1) + sq.unsqueeze(-2) - 2.0 * z @ z.transpose(-1, -2)
     return d2.clamp_min(0.0)
@@ -92,6 +92,7 @@ def mmd2_unbiased(a: Tensor, b: Tensor, sigma: float) -> Tensor:
     ``(1/2) sum_j ||mu_j - mu_bar||^2 = ||mu_0 - mu_1||^2 / 4``. Kept as the
     textbook reference estimator that tests compare against.
     """
+
     def mean_offdiag(k):
         m = k.shape[0]
         return (k.sum() - k.diagonal().sum()) / (m * (m - 1))
@@ -100,4 +101,6 @@ def mmd2_unbiased(a: Tensor, b: Tensor, sigma: float) -> Tensor:
         d2 = (x * x).sum(1)[:, None] + (w * w).sum(1)[None, :] - 2 * x @ w.T
         return torch.exp(-d2.clamp_min(0) / (2 * sigma**2))
 
-    return mean_offdiag(gauss(a, a)) + mean_offdiag(gauss(b, b)) - 2 * gauss(a, b).mean()
+    return (
+        mean_offdiag(gauss(a, a)) + mean_offdiag(gauss(b, b)) - 2 * gauss(a, b).mean()
+    )

@@ -8,7 +8,9 @@ import pytest
 import torch
 
 REPO = Path(__file__).resolve().parents[1]
-MNIST_DIR = Path(os.environ.get("SK_GUESSFIRST_TEST_MNIST", REPO.parent / "shared/data/mnist"))
+MNIST_DIR = Path(
+    os.environ.get("SK_GUESSFIRST_TEST_MNIST", REPO.parent / "shared/data/mnist")
+)
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 # CI sets this: there a missing data set is a failure, not a skip.
 REQUIRE_DATA = os.environ.get("SK_GUESSFIRST_REQUIRE_DATA") == "1"
@@ -21,7 +23,9 @@ def _need(folder: Path, what: str) -> Path:
         return folder
     message = f"{what} not found in {folder}"
     if REQUIRE_DATA:
-        pytest.fail(message + " (SK_GUESSFIRST_REQUIRE_DATA=1: data tests may not skip)")
+        pytest.fail(
+            message + " (SK_GUESSFIRST_REQUIRE_DATA=1: data tests may not skip)"
+        )
     pytest.skip(message)
 
 

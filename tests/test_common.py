@@ -1,6 +1,5 @@
 """scikit-learn's own estimator checks on every public estimator."""
 
-import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_guessfirst import (
@@ -28,7 +27,9 @@ EXPECTED_FAILED_CHECKS: dict = {}
 
 @parametrize_with_checks(
     ESTIMATORS,
-    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(type(est).__name__, {}),
+    expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS.get(
+        type(est).__name__, {}
+    ),
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

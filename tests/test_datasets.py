@@ -122,8 +122,13 @@ def _write_fake_mnist(folder, n, seed):
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.RandomState(seed)
     for subset in ("train", "test"):
-        (img, _), (lab, _) = MNIST.files[(subset, "images")], MNIST.files[(subset, "labels")]
-        (folder / img).write_bytes(gzip.compress(_idx_bytes(rng.randint(0, 256, (n, 28, 28)))))
+        (img, _), (lab, _) = (
+            MNIST.files[(subset, "images")],
+            MNIST.files[(subset, "labels")],
+        )
+        (folder / img).write_bytes(
+            gzip.compress(_idx_bytes(rng.randint(0, 256, (n, 28, 28))))
+        )
         (folder / lab).write_bytes(gzip.compress(_idx_bytes(rng.randint(0, 10, n))))
 
 
@@ -178,9 +183,13 @@ def test_fashion_error_mentions_debian_package(monkeypatch, tmp_path):
     from sk_guessfirst.datasets import _loaders
 
     monkeypatch.setattr(
-        _loaders, "FASHION_MNIST",
+        _loaders,
+        "FASHION_MNIST",
         _loaders.FASHION_MNIST.__class__(
-            **{**_loaders.FASHION_MNIST.__dict__, "system_dirs": (str(tmp_path / "no"),)}
+            **{
+                **_loaders.FASHION_MNIST.__dict__,
+                "system_dirs": (str(tmp_path / "no"),),
+            }
         ),
     )
     with pytest.raises(FileNotFoundError, match="dataset-fashion-mnist"):
@@ -235,7 +244,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 @pytest.fixture
 def server(mnist_dir):
-    """An HTTP server on 127.0.0.1 serving ../shared/data/mnist; set .mode to break it."""
+    """HTTP server on 127.0.0.1 serving ../shared/data/mnist; .mode breaks it."""
     handler = type("H", (_Handler,), {"mode": "ok"})
 
     def make(*args, **kwargs):
@@ -253,21 +262,33 @@ def server(mnist_dir):
 
 def test_download_from_local_mirror(server, tmp_path, mnist_dir):
     dead = "http://127.0.0.1:9/"  # nothing listens on the discard port: skipped over
-    X, y = load_mnist(subset="test", data_home=tmp_path, download=True,
-                      mirrors=[dead, server.url], return_X_y=True)
+    X, y = load_mnist(
+        subset="test",
+        data_home=tmp_path,
+        download=True,
+        mirrors=[dead, server.url],
+        return_X_y=True,
+    )
     assert X.shape == (10000, 784) and y[:3].tolist() == [7, 2, 1]
     stored = tmp_path / "mnist" / "t10k-images-idx3-ubyte.gz"
     assert md5_of_content(stored) == md5_of_content(mnist_dir / stored.name)
     assert not list((tmp_path / "mnist").glob(".*part*"))
 
 
-@pytest.mark.parametrize("mode, message", [("corrupt", "corrupt or truncated gzip"),
-                                           ("wrong", "checksum mismatch"),
-                                           ("drop", "")])
+@pytest.mark.parametrize(
+    "mode, message",
+    [
+        ("corrupt", "corrupt or truncated gzip"),
+        ("wrong", "checksum mismatch"),
+        ("drop", ""),
+    ],
+)
 def test_failed_download_leaves_nothing(server, tmp_path, mode, message):
     server.handler.mode = mode
     with pytest.raises(OSError, match="every mirror failed") as info:
-        load_mnist(subset="test", data_home=tmp_path, download=True, mirrors=[server.url])
+        load_mnist(
+            subset="test", data_home=tmp_path, download=True, mirrors=[server.url]
+        )
     assert message in str(info.value) and server.url in str(info.value)
     folder = tmp_path / "mnist"
     assert not folder.exists() or not any(folder.iterdir())

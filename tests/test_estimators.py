@@ -19,8 +19,13 @@ from sk_guessfirst import (
     VIBClassifier,
 )
 
-FAST = dict(max_epochs=3, batch_size=32, random_state=0, device="cpu",
-            module__hidden_units=(32, 32, 16))
+FAST = dict(
+    max_epochs=3,
+    batch_size=32,
+    random_state=0,
+    device="cpu",
+    module__hidden_units=(32, 32, 16),
+)
 
 
 @pytest.fixture(scope="module")
@@ -81,8 +86,12 @@ def test_image_inputs_in_every_layout(blobs):
     for layout in (X.reshape(40, 8, 8), X.reshape(40, 1, 8, 8)):
         est = clone(flat).fit(layout, y)
         assert est.input_shape_ == (1, 8, 8)
-        np.testing.assert_allclose(est.predict_proba(layout), flat.predict_proba(X), rtol=1e-5)
-        np.testing.assert_allclose(est.predict_proba(X), flat.predict_proba(X), rtol=1e-5)
+        np.testing.assert_allclose(
+            est.predict_proba(layout), flat.predict_proba(X), rtol=1e-5
+        )
+        np.testing.assert_allclose(
+            est.predict_proba(X), flat.predict_proba(X), rtol=1e-5
+        )
     with pytest.raises(ValueError, match="shape"):
         est.predict(X.reshape(40, 4, 16))
 
@@ -109,7 +118,9 @@ def test_explicit_input_shape_must_match():
 )
 def test_bad_parameters_raise_in_fit(blobs, params, message):
     X, y = blobs
-    clf = HypothesisConditionedClassifier(**{**FAST, **params})  # constructing never raises
+    clf = HypothesisConditionedClassifier(
+        **{**FAST, **params}
+    )  # constructing never raises
     with pytest.raises(ValueError, match=message):
         clf.fit(X, y)
 
@@ -148,26 +159,45 @@ def test_non_finite_loss_names_objective_and_epoch():
         clf.fit(X * 1e30, y)
 
 
-@pytest.mark.parametrize("Est", [HypothesisConditionedClassifier, CNNClassifier,
-                                 VIBClassifier, LeNet5Classifier])
+@pytest.mark.parametrize(
+    "Est",
+    [HypothesisConditionedClassifier, CNNClassifier, VIBClassifier, LeNet5Classifier],
+)
 def test_pickle_and_joblib_roundtrip(Est, blobs, tmp_path):
     X, y = blobs
-    params = FAST if Est is not LeNet5Classifier else {**FAST, "module__hidden_units": (8,)}
+    params = (
+        FAST if Est is not LeNet5Classifier else {**FAST, "module__hidden_units": (8,)}
+    )
     if Est is VIBClassifier:
         params = {k: v for k, v in FAST.items() if k != "module__hidden_units"}
     est = Est(**params).fit(X, y)
     expected = est.predict_proba(X)
-    np.testing.assert_array_equal(pickle.loads(pickle.dumps(est)).predict_proba(X), expected)
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(est)).predict_proba(X), expected
+    )
     joblib.dump(est, tmp_path / "m.joblib")
-    np.testing.assert_array_equal(joblib.load(tmp_path / "m.joblib").predict_proba(X), expected)
+    np.testing.assert_array_equal(
+        joblib.load(tmp_path / "m.joblib").predict_proba(X), expected
+    )
 
 
 def test_same_random_state_same_predictions(blobs):
     X, y = blobs
-    a = HypothesisConditionedClassifier(ie_lambda=0.01, **FAST).fit(X, y).predict_proba(X)
-    b = HypothesisConditionedClassifier(ie_lambda=0.01, **FAST).fit(X, y).predict_proba(X)
-    c = HypothesisConditionedClassifier(ie_lambda=0.01, **{**FAST, "random_state": 1}).fit(
-        X, y).predict_proba(X)
+    a = (
+        HypothesisConditionedClassifier(ie_lambda=0.01, **FAST)
+        .fit(X, y)
+        .predict_proba(X)
+    )
+    b = (
+        HypothesisConditionedClassifier(ie_lambda=0.01, **FAST)
+        .fit(X, y)
+        .predict_proba(X)
+    )
+    c = (
+        HypothesisConditionedClassifier(ie_lambda=0.01, **{**FAST, "random_state": 1})
+        .fit(X, y)
+        .predict_proba(X)
+    )
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c)
 
@@ -223,7 +253,9 @@ def test_cuda_trained_model_maps_to_cpu(blobs):
     import torch
 
     if torch.cuda.is_available():
-        pytest.skip("this machine has CUDA; the GPU round trip is checked on the device")
+        pytest.skip(
+            "this machine has CUDA; the GPU round trip is checked on the device"
+        )
     X, y = blobs
     clf = CNNClassifier(**FAST).fit(X, y)
     expected = clf.predict_proba(X)
@@ -240,8 +272,11 @@ def test_grid_search_routes_parameters(blobs):
     X, y = blobs
     grid = GridSearchCV(
         HypothesisConditionedClassifier(**{**FAST, "max_epochs": 1}),
-        {"ie_lambda": [0.0, 0.01], "sigma": ["median", 1.0],
-         "module__hidden_units": [(16, 16, 8)]},
+        {
+            "ie_lambda": [0.0, 0.01],
+            "sigma": ["median", 1.0],
+            "module__hidden_units": [(16, 16, 8)],
+        },
         cv=2,
     ).fit(X, y)
     assert grid.best_estimator_.module_.inject.out_features == 16

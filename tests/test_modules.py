@@ -15,8 +15,14 @@ from sk_guessfirst.regularizers import class_mmd
 
 
 @pytest.mark.parametrize(
-    "shape, kind", [((1, 28, 28), "paper"), ((3, 32, 32), "paper"), ((1, 8, 8), "small"),
-                    ((1, 4, 4), "mlp"), ((20,), "mlp")],
+    "shape, kind",
+    [
+        ((1, 28, 28), "paper"),
+        ((3, 32, 32), "paper"),
+        ((1, 8, 8), "small"),
+        ((1, 4, 4), "mlp"),
+        ((20,), "mlp"),
+    ],
 )
 def test_trunk_rule(shape, kind):
     assert trunk_kind(shape) == kind
@@ -28,12 +34,18 @@ def test_paper_trunk_output_is_1600():
     assert make_trunk((1, 28, 28))[1] == 5 * 5 * 64
 
 
-@pytest.mark.parametrize("hypothesis_layer, representation_layer", [(0, 1), (1, 1), (2, 2)])
+@pytest.mark.parametrize(
+    "hypothesis_layer, representation_layer", [(0, 1), (1, 1), (2, 2)]
+)
 @pytest.mark.parametrize("shape", [(1, 28, 28), (1, 8, 8), (7,)])
 def test_efficient_equals_naive(shape, hypothesis_layer, representation_layer):
     torch.manual_seed(0)
-    m = HypothesisConditionedModule(shape, 10, hypothesis_layer=hypothesis_layer,
-                                    representation_layer=representation_layer).eval()
+    m = HypothesisConditionedModule(
+        shape,
+        10,
+        hypothesis_layer=hypothesis_layer,
+        representation_layer=representation_layer,
+    ).eval()
     x = torch.rand(5, *shape)
     fast, naive = m(x), m.forward_naive(x)
     assert fast.shape == (5, 10)
@@ -60,8 +72,10 @@ def _grads_of_ie(module, x, y):
     module.zero_grad()
     _, z = module.forward_train(x, with_representation=True)
     class_mmd(z.transpose(0, 1), y, 1.0).sum().backward()
-    return {n: (p.grad is not None and bool(p.grad.abs().sum() > 0))
-            for n, p in module.named_parameters()}
+    return {
+        n: (p.grad is not None and bool(p.grad.abs().sum() > 0))
+        for n, p in module.named_parameters()
+    }
 
 
 def test_ie_gradient_reaches_only_regularised_layers():
@@ -69,10 +83,18 @@ def test_ie_gradient_reaches_only_regularised_layers():
     m = HypothesisConditionedModule((1, 28, 28), 3).train()
     x, y = torch.rand(12, 1, 28, 28), torch.arange(12) % 3
     got = _grads_of_ie(m, x, y)
-    regularised = {n for n, p in m.named_parameters()
-                   if any(p is q for q in m.regularized_parameters())}
-    assert regularised == {"inject.weight", "inject.bias", "hypothesis_embedding",
-                           "post.0.weight", "post.0.bias"}
+    regularised = {
+        n
+        for n, p in m.named_parameters()
+        if any(p is q for q in m.regularized_parameters())
+    }
+    assert regularised == {
+        "inject.weight",
+        "inject.bias",
+        "hypothesis_embedding",
+        "post.0.weight",
+        "post.0.bias",
+    }
     for name, has_grad in got.items():
         assert has_grad == (name in regularised), name
     # while the objective itself trains every layer

@@ -115,15 +115,22 @@ def test_js_reduces_to_binary_cross_entropy():
     s = torch.randn(16, K, dtype=torch.float64)
     y = torch.randint(0, K, (16,))
     pos = s.gather(1, y[:, None]).squeeze(1)
-    bce = torch.nn.functional.softplus(-pos).mean() + torch.nn.functional.softplus(s).mean()
-    assert float(objective_loss(s, y, "js")) == pytest.approx(float(bce) - 2 * math.log(2))
+    bce = (
+        torch.nn.functional.softplus(-pos).mean()
+        + torch.nn.functional.softplus(s).mean()
+    )
+    assert float(objective_loss(s, y, "js")) == pytest.approx(
+        float(bce) - 2 * math.log(2)
+    )
 
 
 def test_energy_is_cross_entropy_minus_log_k():
     s = torch.randn(8, K)
     y = torch.randint(0, K, (8,))
     ce = torch.nn.functional.cross_entropy(s, y)
-    assert float(objective_loss(s, y, "energy")) == pytest.approx(float(ce) - math.log(K))
+    assert float(objective_loss(s, y, "energy")) == pytest.approx(
+        float(ce) - math.log(K)
+    )
 
 
 @pytest.mark.parametrize("objective", OBJECTIVES)

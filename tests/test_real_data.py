@@ -22,15 +22,18 @@ RKL_DIVERGES = pytest.mark.xfail(
     "(p(x, k) = 0 where Q = p(x)u(k) > 0), so its bound is unbounded and training "
     "diverges: measured 65%/40%/40% test accuracy at 5/10/20 epochs (docs)",
 )
-OBJECTIVE_CASES = [pytest.param(o, marks=RKL_DIVERGES) if o == "rkl" else o
-                   for o in OBJECTIVES]
+OBJECTIVE_CASES = [
+    pytest.param(o, marks=RKL_DIVERGES) if o == "rkl" else o for o in OBJECTIVES
+]
 
 
 @pytest.mark.parametrize("ie_lambda", [0.0, IE_LAMBDA], ids=["plain", "ie"])
 @pytest.mark.parametrize("objective", OBJECTIVE_CASES)
 def test_mnist_every_objective(mnist_small, objective, ie_lambda):
     X, y, Xt, yt = mnist_small
-    clf = HypothesisConditionedClassifier(objective=objective, ie_lambda=ie_lambda, **BUDGET)
+    clf = HypothesisConditionedClassifier(
+        objective=objective, ie_lambda=ie_lambda, **BUDGET
+    )
     accuracy = clf.fit(X, y).score(Xt, yt)
     assert accuracy >= 0.95, f"{objective} ie_lambda={ie_lambda}: {accuracy:.4f}"
 
@@ -38,7 +41,9 @@ def test_mnist_every_objective(mnist_small, objective, ie_lambda):
 @pytest.mark.parametrize("objective, ie_lambda", [("dv", 0.0), ("js", IE_LAMBDA)])
 def test_fashion_mnist(fashion_small, objective, ie_lambda):
     X, y, Xt, yt = fashion_small
-    clf = HypothesisConditionedClassifier(objective=objective, ie_lambda=ie_lambda, **BUDGET)
+    clf = HypothesisConditionedClassifier(
+        objective=objective, ie_lambda=ie_lambda, **BUDGET
+    )
     assert clf.fit(X, y).score(Xt, yt) >= 0.80
 
 

@@ -32,21 +32,24 @@ class _Scores(nn.Module):
 def check_fitted_net(estimator):
     if not isinstance(estimator, GuessFirstNet):
         raise TypeError(
-            "expected a fitted sk_guessfirst estimator (HypothesisConditionedClassifier, "
-            f"CNNClassifier, VIBClassifier, LeNet5Classifier), got {type(estimator).__name__}"
+            "expected a fitted sk_guessfirst estimator "
+            "(HypothesisConditionedClassifier, CNNClassifier, VIBClassifier, "
+            "LeNet5Classifier), got "
+            f"{type(estimator).__name__}"
         )
     check_is_fitted(estimator)
 
 
 def to_art(estimator, *, clip_values=(0.0, 1.0), eot_samples=0):
-    """Wrap a fitted estimator as an ART :class:`~art.estimators.classification.PyTorchClassifier`.
+    """Wrap a fitted estimator as an ART ``PyTorchClassifier``.
 
     ART sees the model's raw scores as logits: for
     :class:`~sk_guessfirst.HypothesisConditionedClassifier` all K hypothesis
     scores computed end to end from the input, so gradients flow through every
     hypothesis; for :class:`~sk_guessfirst.VIBClassifier` the mean encoder, or
     with ``eot_samples > 0`` the expectation over that many draws of z.
-    Inputs are the estimator's flat feature vectors (n, n_features_in_).
+    Inputs have the estimator's sample shape ``input_shape_``: (n, C, H, W)
+    for images (as ART's image attacks require), (n, D) for flat features.
 
     The network is a frozen snapshot in evaluation mode (BatchNorm uses its
     running statistics); the estimator's own module and its mode are never
@@ -76,7 +79,9 @@ def to_art(estimator, *, clip_values=(0.0, 1.0), eot_samples=0):
         raise ValueError("eot_samples applies to VIBClassifier only")
     lo, hi = (float(v) for v in clip_values)
     if not lo < hi:
-        raise ValueError(f"clip_values must be (min, max) with min < max, got {clip_values}")
+        raise ValueError(
+            f"clip_values must be (min, max) with min < max, got {clip_values}"
+        )
     device = resolve_device(estimator.device) or "cpu"
     module = copy.deepcopy(estimator.module_).eval()
     for p in module.parameters():
@@ -85,7 +90,7 @@ def to_art(estimator, *, clip_values=(0.0, 1.0), eot_samples=0):
     return PyTorchClassifier(
         model=wrapper,
         loss=nn.CrossEntropyLoss(),
-        input_shape=(estimator.n_features_in_,),
+        input_shape=tuple(estimator.input_shape_),
         nb_classes=len(estimator.classes_),
         clip_values=(lo, hi),
         device_type="gpu" if torch.device(device).type == "cuda" else "cpu",
@@ -98,8 +103,15 @@ def check_X_in_range(X, clip_values):
     lo, hi = clip_values
     if len(X) and (X.min() < lo - 1e-6 or X.max() > hi + 1e-6):
         raise ValueError(
-            f"X lies in [{X.min():.3g}, {X.max():.3g}], outside clip_values {clip_values}: "
+            f"X lies in [{X.min():.3g}, {X.max():.3g}], outside clip_values "
+            f"{clip_values}: "
             "attacks assume inputs in the valid range (scale images to [0, 1], or pass "
             "clip_values)"
         )
     return X
+
+
+def as_model_input(estimator, X):
+    """X reshaped to (n, *estimator.input_shape_), the layout ART attacks see."""
+    X = np.asarray(X, dtype=np.float32)
+    return X.reshape(len(X), *estimator.input_shape_)

@@ -39,26 +39,64 @@ from art.attacks.evasion import (
 
 
 def _pgd_defaults(eps, norm):
-    return dict(norm=norm, eps=eps, eps_step=2.5 * np.asarray(eps) / 40, max_iter=40,
-                num_random_init=1)
+    return dict(
+        norm=norm,
+        eps=eps,
+        eps_step=2.5 * np.asarray(eps) / 40,
+        max_iter=40,
+        num_random_init=1,
+    )
 
 
 ATTACKS = {
-    "fgsm": (FastGradientMethod, np.inf, lambda eps: dict(norm=np.inf, eps=eps, eps_step=eps)),
+    "fgsm": (
+        FastGradientMethod,
+        np.inf,
+        lambda eps: dict(norm=np.inf, eps=eps, eps_step=eps),
+    ),
     "pgd": (ProjectedGradientDescent, np.inf, lambda eps: _pgd_defaults(eps, np.inf)),
     "pgd-l2": (ProjectedGradientDescent, 2, lambda eps: _pgd_defaults(eps, 2)),
-    "cw": (CarliniL2Method, 2, lambda eps: dict(max_iter=50, binary_search_steps=5,
-                                                  learning_rate=0.05, initial_const=1.0,
-                                                  max_halving=2, max_doubling=2)),
-    "apgd-ce": (AutoProjectedGradientDescent, np.inf,
-                lambda eps: dict(norm=np.inf, eps=eps, eps_step=2 * eps, max_iter=100,
-                                 nb_random_init=1, loss_type="cross_entropy")),
-    "apgd-dlr": (AutoProjectedGradientDescent, np.inf,
-                 lambda eps: dict(norm=np.inf, eps=eps, eps_step=2 * eps, max_iter=100,
-                                  nb_random_init=1,
-                                  loss_type="difference_logits_ratio")),
-    "square": (SquareAttack, np.inf, lambda eps: dict(norm=np.inf, eps=eps, max_iter=1000,
-                                                       nb_restarts=1)),
+    "cw": (
+        CarliniL2Method,
+        2,
+        lambda eps: dict(
+            max_iter=50,
+            binary_search_steps=5,
+            learning_rate=0.05,
+            initial_const=1.0,
+            max_halving=2,
+            max_doubling=2,
+        ),
+    ),
+    "apgd-ce": (
+        AutoProjectedGradientDescent,
+        np.inf,
+        lambda eps: dict(
+            norm=np.inf,
+            eps=eps,
+            eps_step=2 * eps,
+            max_iter=100,
+            nb_random_init=1,
+            loss_type="cross_entropy",
+        ),
+    ),
+    "apgd-dlr": (
+        AutoProjectedGradientDescent,
+        np.inf,
+        lambda eps: dict(
+            norm=np.inf,
+            eps=eps,
+            eps_step=2 * eps,
+            max_iter=100,
+            nb_random_init=1,
+            loss_type="difference_logits_ratio",
+        ),
+    ),
+    "square": (
+        SquareAttack,
+        np.inf,
+        lambda eps: dict(norm=np.inf, eps=eps, max_iter=1000, nb_restarts=1),
+    ),
 }
 
 
@@ -74,13 +112,16 @@ def check_attack(attack):
         return attack
     if attack not in ATTACKS:
         raise ValueError(
-            f"unknown attack {attack!r}; choose one of {sorted(ATTACKS)} or pass an ART "
+            f"unknown attack {attack!r}; choose one of {sorted(ATTACKS)} or "
+            "pass an ART "
             "evasion attack instance"
         )
     return attack
 
 
-def make_attack(attack, art_classifier, eps, *, verbose=False, batch_size=128, **params):
+def make_attack(
+    attack, art_classifier, eps, *, verbose=False, batch_size=128, **params
+):
     """Build the ART attack ``attack`` (a name from :data:`ATTACKS`) at budget ``eps``.
 
     An ART :class:`~art.attacks.EvasionAttack` instance is returned unchanged.

@@ -10,7 +10,7 @@ import joblib
 import numpy as np
 from art.utils import to_categorical
 
-from ._art import check_fitted_net, check_X_in_range, to_art
+from ._art import as_model_input, check_fitted_net, check_X_in_range, to_art
 from ._attacks import attack_norm, check_attack, make_attack
 
 MODES = ("white-box", "black-box")
@@ -50,7 +50,9 @@ def _source_model(estimator, mode, substitute):
         substitute = fit_substitute(*substitute)
     check_fitted_net(substitute)
     if list(substitute.classes_) != list(estimator.classes_):
-        raise ValueError("the substitute was fitted on other classes than the estimator")
+        raise ValueError(
+            "the substitute was fitted on other classes than the estimator"
+        )
     return substitute
 
 
@@ -60,14 +62,29 @@ def _check_eps(eps):
     return float(eps)
 
 
+def _generate(attacker, source, X, y_enc, clip_values):
+    """Run an ART attack on X in the source model's layout; return flat, clipped."""
+    X_adv = attacker.generate(as_model_input(source, X), y=y_enc)
+    return np.clip(X_adv.reshape(X.shape).astype(np.float32), *clip_values)
+
+
 def _perturbation_norms(X_adv, X, norm):
     delta = (X_adv - X).reshape(len(X), -1)
     return np.abs(delta).max(1) if np.isinf(norm) else np.linalg.norm(delta, axis=1)
 
 
 def attack_examples(
-    estimator, X, y, *, attack, eps, mode="white-box", substitute=None,
-    clip_values=(0.0, 1.0), verbose=0, **attack_params,
+    estimator,
+    X,
+    y,
+    *,
+    attack,
+    eps,
+    mode="white-box",
+    substitute=None,
+    clip_values=(0.0, 1.0),
+    verbose=0,
+    **attack_params,
 ):
     """Adversarial examples for X, crafted on the estimator or its substitute.
 
@@ -89,16 +106,26 @@ def attack_examples(
     source = _source_model(estimator, mode, substitute)
     art = to_art(source, clip_values=clip_values)
     attacker = make_attack(attack, art, eps, verbose=bool(verbose), **attack_params)
-    X_adv = attacker.generate(X, y=y_enc).astype(np.float32)
-    X_adv = np.clip(X_adv, *clip_values)
-    too_far = _perturbation_norms(X_adv, X, attack_norm(attack)) > eps * (1 + 1e-5) + 1e-6
+    X_adv = _generate(attacker, source, X, y_enc, clip_values)
+    too_far = (
+        _perturbation_norms(X_adv, X, attack_norm(attack)) > eps * (1 + 1e-5) + 1e-6
+    )
     X_adv[too_far] = X[too_far]
     return X_adv
 
 
 def adversarial_accuracy(
-    estimator, X, y, *, attack, eps, mode="white-box", substitute=None,
-    clip_values=(0.0, 1.0), verbose=0, **attack_params,
+    estimator,
+    X,
+    y,
+    *,
+    attack,
+    eps,
+    mode="white-box",
+    substitute=None,
+    clip_values=(0.0, 1.0),
+    verbose=0,
+    **attack_params,
 ):
     """Fixed-budget robust accuracy: correct on the clean input *and* under attack.
 
@@ -126,9 +153,18 @@ def adversarial_accuracy(
     accuracy : float
     """
     X = check_X_in_range(X, clip_values)
-    X_adv = attack_examples(estimator, X, y, attack=attack, eps=eps, mode=mode,
-                            substitute=substitute, clip_values=clip_values,
-                            verbose=verbose, **attack_params)
+    X_adv = attack_examples(
+        estimator,
+        X,
+        y,
+        attack=attack,
+        eps=eps,
+        mode=mode,
+        substitute=substitute,
+        clip_values=clip_values,
+        verbose=verbose,
+        **attack_params,
+    )
     y = np.asarray(y)
     robust = (estimator.predict(X) == y) & (estimator.predict(X_adv) == y)
     return float(robust.mean()) if len(y) else float("nan")
@@ -160,8 +196,10 @@ class RobustnessCurve:
             self.eps = np.linspace(0.0, top * 1.05, 101)
 
     def accuracy_at(self, eps):
-        """Share of examples correctly classified whose minimal perturbation exceeds eps."""
-        return (self.minimal_perturbation[None, :] > np.atleast_1d(eps)[:, None]).mean(1)
+        """Share of examples classified correctly with minimal perturbation > eps."""
+        return (self.minimal_perturbation[None, :] > np.atleast_1d(eps)[:, None]).mean(
+            1
+        )
 
     @property
     def accuracy(self):
@@ -182,7 +220,7 @@ class RobustnessCurve:
 
 
 def worst_case(*curves, label="worst case"):
-    """Per-example minimum over curves of the same norm: the strongest attack per image."""
+    """Per-example minimum over curves of one norm: the strongest attack per image."""
     norms = {c.norm for c in curves}
     if len(norms) != 1:
         raise ValueError("worst_case combines curves of one norm only")
@@ -191,15 +229,27 @@ def worst_case(*curves, label="worst case"):
 
 
 def robustness_curve(
-    estimator, X, y, *, attack="pgd", eps_max=1.0, mode="white-box", substitute=None,
-    clip_values=(0.0, 1.0), n_bisections=7, verbose=0, **attack_params,
+    estimator,
+    X,
+    y,
+    *,
+    attack="pgd",
+    eps_max=1.0,
+    mode="white-box",
+    substitute=None,
+    clip_values=(0.0, 1.0),
+    n_bisections=7,
+    verbose=0,
+    **attack_params,
 ):
     """Per-example minimal perturbations and the resulting accuracy-vs-eps curve.
 
     - "fgsm": line search over eps in steps of ``eps_max / 100`` up to
       ``eps_max`` (the paper searched up to 1);
     - "pgd" (and "pgd-l2"): bisection on each example's budget in
-      [0, eps_max], ``n_bisections`` PGD runs;
+      [0, eps_max], ``n_bisections`` PGD runs (from the clean input: ART
+      supports per-example budgets only without a random start; the run at
+      ``eps_max`` that decides which examples break at all keeps it);
     - "cw": the L2 norms of C&W's minimal perturbations.
 
     In black-box mode the perturbations are crafted on the substitute and an
@@ -218,44 +268,70 @@ def robustness_curve(
     correct = estimator.predict(X) == y
     art = to_art(source, clip_values=clip_values)
 
-    def fooled(X_adv):
-        return estimator.predict(X_adv.astype(np.float32)) != y
+    def fooled(X_adv, idx=slice(None)):
+        return estimator.predict(X_adv.astype(np.float32)) != y[idx]
 
     name = check_attack(attack)
     minimal = np.full(len(X), np.inf)
     if name == "fgsm":
         # One gradient sign per example (on the source model), then a line
         # search along it: the smallest eps on the grid that fools the estimator.
-        direction = np.sign(art.loss_gradient(X, to_categorical(y_enc, len(estimator.classes_))))
+        onehot = to_categorical(y_enc, len(estimator.classes_))
+        grad = art.loss_gradient(as_model_input(source, X), onehot)
+        direction = np.sign(grad.reshape(X.shape))
         for eps in np.linspace(0, eps_max, 101)[1:]:
             todo = np.flatnonzero(np.isinf(minimal))
             if not len(todo):
                 break
             X_eps = np.clip(X[todo] + eps * direction[todo], *clip_values)
-            minimal[todo[fooled(X_eps)]] = eps
+            minimal[todo[fooled(X_eps, todo)]] = eps
     elif name in ("pgd", "pgd-l2"):
         lo, hi = np.zeros(len(X)), np.full(len(X), eps_max)
-        X_adv = attack_examples(estimator, X, y, attack=name, eps=eps_max, mode=mode,
-                                substitute=substitute, clip_values=clip_values,
-                                **attack_params)
+        X_adv = attack_examples(
+            estimator,
+            X,
+            y,
+            attack=name,
+            eps=eps_max,
+            mode=mode,
+            substitute=substitute,
+            clip_values=clip_values,
+            **attack_params,
+        )
         broken = fooled(X_adv)
         for _ in range(n_bisections):
             mid = (lo + hi) / 2
-            eps_arr = np.where(broken, mid, eps_max).astype(np.float32)[:, None]
-            attacker = make_attack(name, art, eps_arr, verbose=False,
-                                   **{"eps_step": 2.5 * eps_arr / 40, **attack_params})
-            X_mid = attacker.generate(X, y=y_enc).astype(np.float32)
-            ok = fooled(np.clip(X_mid, *clip_values)) & broken
+            eps_arr = np.where(broken, mid, eps_max).astype(np.float32)
+            eps_arr = eps_arr.reshape(-1, *[1] * len(source.input_shape_))
+            attacker = make_attack(
+                name,
+                art,
+                eps_arr,
+                verbose=False,
+                # ART cannot start at random with per-example budgets on
+                # images, so the bisection starts at the clean input.
+                **{
+                    "eps_step": 2.5 * eps_arr / 40,
+                    **attack_params,
+                    "num_random_init": 0,
+                },
+            )
+            X_mid = _generate(attacker, source, X, y_enc, clip_values)
+            ok = fooled(X_mid) & broken
             hi = np.where(ok, mid, hi)
             lo = np.where(ok | ~broken, lo, mid)
         minimal = np.where(broken, hi, np.inf)
     elif name == "cw":
-        attacker = make_attack("cw", art, eps_max, verbose=bool(verbose), **attack_params)
-        X_adv = np.clip(attacker.generate(X, y=y_enc).astype(np.float32), *clip_values)
+        attacker = make_attack(
+            "cw", art, eps_max, verbose=bool(verbose), **attack_params
+        )
+        X_adv = _generate(attacker, source, X, y_enc, clip_values)
         norms = _perturbation_norms(X_adv, X, 2)
         minimal = np.where(fooled(X_adv) & (norms > 0), norms, np.inf)
     else:
-        raise ValueError(f"robustness_curve supports 'fgsm', 'pgd', 'pgd-l2' and 'cw', "
-                         f"got {attack!r}")
+        raise ValueError(
+            f"robustness_curve supports 'fgsm', 'pgd', 'pgd-l2' and 'cw', "
+            f"got {attack!r}"
+        )
     minimal[~correct] = 0.0
     return RobustnessCurve(minimal, attack_norm(name), f"{name} ({mode})")

@@ -21,17 +21,26 @@ class AdversarialScorer:
 
     def __call__(self, estimator, X, y):
         return adversarial_accuracy(
-            estimator, X, y, attack=self.attack, eps=self.eps, mode=self.mode,
-            substitute=self.substitute, **self.attack_params,
+            estimator,
+            X,
+            y,
+            attack=self.attack,
+            eps=self.eps,
+            mode=self.mode,
+            substitute=self.substitute,
+            **self.attack_params,
         )
 
     def __repr__(self):
-        return (f"make_adversarial_scorer(attack={self.attack!r}, eps={self.eps}, "
-                f"mode={self.mode!r})")
+        return (
+            f"make_adversarial_scorer(attack={self.attack!r}, eps={self.eps}, "
+            f"mode={self.mode!r})"
+        )
 
 
-def make_adversarial_scorer(*, attack, eps, mode="white-box", substitute=None,
-                            **attack_params):
+def make_adversarial_scorer(
+    *, attack, eps, mode="white-box", substitute=None, **attack_params
+):
     """Make a scorer for ``GridSearchCV``/``cross_validate``: higher is more robust.
 
     Parameters are those of :func:`adversarial_accuracy`. Usable alone

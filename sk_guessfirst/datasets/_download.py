@@ -20,7 +20,10 @@ from ._idx import md5_of_content
 
 
 def _fetch_to(url: str, dest: Path, timeout: float) -> None:
-    with urllib.request.urlopen(url, timeout=timeout) as response, open(dest, "wb") as f:
+    with (
+        urllib.request.urlopen(url, timeout=timeout) as response,
+        open(dest, "wb") as f,
+    ):
         shutil.copyfileobj(response, f)
         declared = response.headers.get("Content-Length")
     if declared is not None and dest.stat().st_size != int(declared):
@@ -71,7 +74,9 @@ def download_verified(
         url = base.rstrip("/") + "/" + filename
         # Keep the .gz suffix so that md5_of_content decompresses the part file.
         suffix = ".part.gz" if filename.endswith(".gz") else ".part"
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=suffix, dir=folder)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{filename}.", suffix=suffix, dir=folder
+        )
         os.close(fd)
         tmp = Path(tmp_name)
         try:
@@ -90,4 +95,3 @@ def download_verified(
         + "\n".join(failures)
         + "\nCheck your network connection or pass other mirrors=[...]."
     )
-

@@ -36,10 +36,22 @@ MNIST = _IdxDataset(
     name="mnist",
     title="MNIST handwritten digits (LeCun, Cortes, Burges)",
     files={
-        ("train", "images"): ("train-images-idx3-ubyte.gz", "6bbc9ace898e44ae57da46a324031adb"),
-        ("train", "labels"): ("train-labels-idx1-ubyte.gz", "a25bea736e30d166cdddb491f175f624"),
-        ("test", "images"): ("t10k-images-idx3-ubyte.gz", "2646ac647ad5339dbf082846283269ea"),
-        ("test", "labels"): ("t10k-labels-idx1-ubyte.gz", "27ae3e4e09519cfbb04c329615203637"),
+        ("train", "images"): (
+            "train-images-idx3-ubyte.gz",
+            "6bbc9ace898e44ae57da46a324031adb",
+        ),
+        ("train", "labels"): (
+            "train-labels-idx1-ubyte.gz",
+            "a25bea736e30d166cdddb491f175f624",
+        ),
+        ("test", "images"): (
+            "t10k-images-idx3-ubyte.gz",
+            "2646ac647ad5339dbf082846283269ea",
+        ),
+        ("test", "labels"): (
+            "t10k-labels-idx1-ubyte.gz",
+            "27ae3e4e09519cfbb04c329615203637",
+        ),
     },
     mirrors=(
         "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -52,15 +64,35 @@ FASHION_MNIST = _IdxDataset(
     name="fashion-mnist",
     title="Fashion-MNIST (Xiao, Rasul, Vollgraf, Zalando Research)",
     files={
-        ("train", "images"): ("train-images-idx3-ubyte.gz", "f4a8712d7a061bf5bd6d2ca38dc4d50a"),
-        ("train", "labels"): ("train-labels-idx1-ubyte.gz", "9018921c3c673c538a1fc5bad174d6f9"),
-        ("test", "images"): ("t10k-images-idx3-ubyte.gz", "8181f5470baa50b63fa0f6fddb340f0a"),
-        ("test", "labels"): ("t10k-labels-idx1-ubyte.gz", "15d484375f8d13e6eb1aabb0c3f46965"),
+        ("train", "images"): (
+            "train-images-idx3-ubyte.gz",
+            "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        ),
+        ("train", "labels"): (
+            "train-labels-idx1-ubyte.gz",
+            "9018921c3c673c538a1fc5bad174d6f9",
+        ),
+        ("test", "images"): (
+            "t10k-images-idx3-ubyte.gz",
+            "8181f5470baa50b63fa0f6fddb340f0a",
+        ),
+        ("test", "labels"): (
+            "t10k-labels-idx1-ubyte.gz",
+            "15d484375f8d13e6eb1aabb0c3f46965",
+        ),
     },
     mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
     target_names=(
-        "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-        "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+        "T-shirt/top",
+        "Trouser",
+        "Pullover",
+        "Dress",
+        "Coat",
+        "Sandal",
+        "Shirt",
+        "Sneaker",
+        "Bag",
+        "Ankle boot",
     ),
     system_dirs=("/usr/share/datasets/fashion-mnist",),
     how_to_install="install the Debian package: apt-get install dataset-fashion-mnist",
@@ -255,9 +287,10 @@ def load_fashion_mnist(
     )
 
 
-load_mnist.__doc__ = "Load MNIST (70,000 handwritten digits, 28x28).\n" + _SHARED_DOC.format(
-    name="mnist", extra=""
-) + """
+load_mnist.__doc__ = (
+    "Load MNIST (70,000 handwritten digits, 28x28).\n"
+    + _SHARED_DOC.format(name="mnist", extra="")
+    + """
     Examples
     --------
     >>> from sk_guessfirst.datasets import load_mnist
@@ -265,6 +298,7 @@ load_mnist.__doc__ = "Load MNIST (70,000 handwritten digits, 28x28).\n" + _SHARE
     >>> X.shape, y[:3]  # doctest: +SKIP
     ((10000, 784), array([7, 2, 1]))
 """
+)
 load_fashion_mnist.__doc__ = (
     "Load Fashion-MNIST (70,000 article images, 28x28, 10 classes).\n"
     + _SHARED_DOC.format(
