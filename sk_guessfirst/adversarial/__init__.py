@@ -5,7 +5,7 @@ end to end); black-box attacks craft on a substitute and transfer. Budgets
 (eps) are absolute in the scale of ``clip_values`` (default [0, 1]).
 """
 
-from ._art import to_art
+from ._art import as_model_input, to_art
 from ._attacks import ATTACKS, make_attack
 from ._metrics import (
     RobustnessCurve,
@@ -24,6 +24,7 @@ __all__ = [
     "RobustnessCurve",
     "RobustnessReport",
     "adversarial_accuracy",
+    "as_model_input",
     "attack_examples",
     "fit_substitute",
     "input_gradient_stats",

@@ -10,10 +10,12 @@ name       norm   defaults
 fgsm       L-inf  one step of size eps
 pgd        L-inf  40 steps of 2.5 eps / 40, one random start (Madry et al.)
 pgd-l2     L2     40 steps of 2.5 eps / 40, one random start
-cw         L2     Carlini-Wagner: 50 iterations, 5 binary-search steps, lr 0.05,
-                  initial constant 1.0, at most 2 halvings/doublings of the step
-                  per iteration (ART's line search dominates its run time);
-                  perturbations larger than eps count as failures
+cw         L2     Carlini-Wagner: 20 iterations, 3 binary-search steps, lr 0.05,
+                  initial constant 1.0 (ART's 0.01 barely attacks), at most 2
+                  halvings/doublings of the step per iteration. On 200 digits
+                  this found the same robust accuracy as 50 x 5 iterations in a
+                  fifth of the time (18 s vs 86 s). Perturbations larger than eps
+                  count as failures
 apgd-ce    L-inf  Auto-PGD, 100 iterations, cross-entropy (Croce & Hein 2020)
 apgd-dlr   L-inf  Auto-PGD, 100 iterations, difference-of-logits-ratio (needs K >= 3)
 square     L-inf  Square attack, 1000 queries, gradient-free
@@ -60,8 +62,8 @@ ATTACKS = {
         CarliniL2Method,
         2,
         lambda eps: dict(
-            max_iter=50,
-            binary_search_steps=5,
+            max_iter=20,
+            binary_search_steps=3,
             learning_rate=0.05,
             initial_const=1.0,
             max_halving=2,

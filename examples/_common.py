@@ -1,0 +1,17 @@
+"""Data for the examples: digits by default, MNIST with SK_GUESSFIRST_FULL=1."""
+
+import os
+
+from sk_guessfirst.datasets import load_dataset
+
+FULL = os.environ.get("SK_GUESSFIRST_FULL") == "1"
+
+
+def example_data(n_test=200):
+    name = "mnist" if FULL else "digits"
+    X, y = load_dataset(name, subset="train")
+    Xt, yt = load_dataset(name, subset="test")
+    return X, y, Xt[:n_test], yt[:n_test]
+
+
+EPOCHS = 5 if FULL else 10
