@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from skorch.utils import to_tensor
 from torch import nn
 
@@ -73,6 +72,7 @@ default="dv"
     verbose : int, default=0
     warm_start : bool, default=False
     **kwargs
+        The shared parameters above (declared by the common base class) and
         skorch's routed parameters: ``module__hidden_units=(512, 256, 128)``,
         ``module__conv_channels=(32, 64)``, ``optimizer__weight_decay``,
         ``iterator_train__num_workers`` and so on.
@@ -114,35 +114,9 @@ default="dv"
         hypothesis_chunk_size=None,
         module=HypothesisConditionedModule,
         criterion=ObjectiveLoss,
-        input_shape=None,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=10,
-        batch_size=250,
-        device="auto",
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        verbose=0,
-        warm_start=False,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            input_shape=input_shape,
-            device=device,
-            random_state=random_state,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=verbose,
-            warm_start=warm_start,
-            **kwargs,
-        )
+        super().__init__(module, criterion=criterion, **kwargs)
         self.objective = objective
         self.ie_lambda = ie_lambda
         self.sigma = sigma
@@ -226,40 +200,8 @@ class CNNClassifier(GuessFirstNet):
     (2,)
     """
 
-    def __init__(
-        self,
-        *,
-        module=CNNModule,
-        criterion=nn.CrossEntropyLoss,
-        input_shape=None,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=10,
-        batch_size=250,
-        device="auto",
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        verbose=0,
-        warm_start=False,
-        **kwargs,
-    ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            input_shape=input_shape,
-            device=device,
-            random_state=random_state,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=verbose,
-            warm_start=warm_start,
-            **kwargs,
-        )
+    def __init__(self, *, module=CNNModule, criterion=nn.CrossEntropyLoss, **kwargs):
+        super().__init__(module, criterion=criterion, **kwargs)
 
 
 class LeNet5Classifier(CNNClassifier):
@@ -304,35 +246,9 @@ class VIBClassifier(GuessFirstNet):
         n_predict_samples=0,
         module=VIBModule,
         criterion=nn.CrossEntropyLoss,
-        input_shape=None,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=10,
-        batch_size=250,
-        device="auto",
-        random_state=None,
-        train_split=None,
-        callbacks=None,
-        verbose=0,
-        warm_start=False,
         **kwargs,
     ):
-        super().__init__(
-            module,
-            criterion=criterion,
-            optimizer=optimizer,
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            input_shape=input_shape,
-            device=device,
-            random_state=random_state,
-            train_split=train_split,
-            callbacks=callbacks,
-            verbose=verbose,
-            warm_start=warm_start,
-            **kwargs,
-        )
+        super().__init__(module, criterion=criterion, **kwargs)
         self.beta = beta
         self.n_predict_samples = n_predict_samples
 

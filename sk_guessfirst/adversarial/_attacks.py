@@ -50,6 +50,17 @@ def _pgd_defaults(eps, norm):
     )
 
 
+def _apgd_defaults(eps, loss_type):
+    return dict(
+        norm=np.inf,
+        eps=eps,
+        eps_step=2 * eps,
+        max_iter=100,
+        nb_random_init=1,
+        loss_type=loss_type,
+    )
+
+
 ATTACKS = {
     "fgsm": (
         FastGradientMethod,
@@ -73,26 +84,12 @@ ATTACKS = {
     "apgd-ce": (
         AutoProjectedGradientDescent,
         np.inf,
-        lambda eps: dict(
-            norm=np.inf,
-            eps=eps,
-            eps_step=2 * eps,
-            max_iter=100,
-            nb_random_init=1,
-            loss_type="cross_entropy",
-        ),
+        lambda eps: _apgd_defaults(eps, "cross_entropy"),
     ),
     "apgd-dlr": (
         AutoProjectedGradientDescent,
         np.inf,
-        lambda eps: dict(
-            norm=np.inf,
-            eps=eps,
-            eps_step=2 * eps,
-            max_iter=100,
-            nb_random_init=1,
-            loss_type="difference_logits_ratio",
-        ),
+        lambda eps: _apgd_defaults(eps, "difference_logits_ratio"),
     ),
     "square": (
         SquareAttack,
