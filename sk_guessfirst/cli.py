@@ -95,6 +95,21 @@ def build_parser():
         action="store_true",
         help="overwrite a finished run in --out and retrain its models",
     )
+    rep.add_argument(
+        "--attacks",
+        nargs="+",
+        default=["fgsm", "pgd", "cw", "pgd-l2"],
+        choices=["fgsm", "pgd", "cw", "pgd-l2"],
+        help="attacks of the protocol to run (default: all)",
+    )
+    rep.add_argument(
+        "--no-curves", action="store_true", help="skip the minimal-perturbation curves"
+    )
+    rep.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the robustness report (gradient-masking checks)",
+    )
     rep.add_argument("--quiet", action="store_true", help="no progress output")
 
     bench = sub.add_parser("bench", help="performance benchmarks (prints ratios)")
@@ -141,6 +156,9 @@ def main(argv=None):
         sigma=args.sigma,
         batch_size=args.batch_size,
         data_home=args.data_home,
+        attacks=tuple(args.attacks),
+        curves=not args.no_curves,
+        report=not args.no_report,
     )
     if settings.ie_lambda < 0:
         parser.error(f"--ie-lambda must be >= 0, got {settings.ie_lambda}")

@@ -95,6 +95,9 @@ class Settings:
     batch_size: int = 250
     report_eps: float = 0.3
     data_home: str | None = None
+    attacks: tuple = ("fgsm", "pgd", "cw", "pgd-l2")
+    curves: bool = True
+    report: bool = True
 
     def training_key(self):
         """What the fitted models depend on (resuming needs these to match)."""
@@ -229,7 +232,10 @@ def reproduce(settings: Settings, out, *, force=False, verbose=1, download=False
     from tqdm.auto import tqdm
 
     jobs = [
-        (mode, label, attack, eps) for mode in MODES for label, attack, eps in PROTOCOL
+        (mode, label, attack, eps)
+        for mode in MODES
+        for label, attack, eps in PROTOCOL
+        if attack in settings.attacks
     ]
     for mode, label, attack, eps in tqdm(jobs, disable=not verbose, desc="attacks"):
         accs = []
@@ -252,10 +258,12 @@ def reproduce(settings: Settings, out, *, force=False, verbose=1, download=False
         )
 
     _write_tables(run.path, settings, rows)
-    log("Curves")
-    _write_curves(run.path, models, Xe, ye, verbose)
-    log("Robustness report")
-    _write_reports(run.path, models, Xe[:100], ye[:100], substitute, settings, log)
+    if settings.curves:
+        log("Curves")
+        _write_curves(run.path, models, Xe, ye, verbose)
+    if settings.report:
+        log("Robustness report")
+        _write_reports(run.path, models, Xe[:100], ye[:100], substitute, settings, log)
     (run.path / "results.rst").write_text(_rst(settings, rows))
     run.results.write_text(_markdown(settings, rows))
     log(f"Results in {run.path}")
