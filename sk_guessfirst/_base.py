@@ -185,19 +185,14 @@ class GuessFirstNet(NeuralNetClassifier):
         if hasattr(X, "shape") and len(X.shape) > 2:
             X = np.asarray(X)
             shape = X.shape[1:]
-            X = X.reshape(X.shape[0], -1) if X.shape[0] else X.reshape(0, -1)
+            X = X.reshape(len(X), math.prod(shape))
         X = validate_data(self, X, reset=reset, dtype=np.float32, ensure_min_samples=1)
         if reset:
             self.input_shape_ = self._resolve_input_shape(shape, X.shape[1])
         elif shape is not None:
-            expected = (
-                self.input_shape_
-                if len(shape) == len(self.input_shape_)
-                else self.input_shape_[-len(shape) :]
-            )
-            if math.prod(shape) != math.prod(self.input_shape_) or (
-                len(shape) > 1 and tuple(shape) != tuple(expected)
-            ):
+            # (n, H, W) matches a fitted (1, H, W): compare the trailing dims
+            fitted = tuple(self.input_shape_)
+            if math.prod(shape) != math.prod(fitted) or shape != fitted[-len(shape) :]:
                 raise ValueError(
                     f"X has samples of shape {shape}, but {type(self).__name__} was "
                     f"fitted on shape {self.input_shape_}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 from art.utils import to_categorical
 
 from ._art import as_model_input, check_fitted_net, check_X_in_range, to_art
@@ -180,5 +179,4 @@ def robustness_report(
             f"{zero:.1%} all-zero, NaN: {has_nan}",
         )
     )
-    torch.cuda.empty_cache() if torch.cuda.is_available() else None
     return report
