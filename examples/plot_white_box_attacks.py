@@ -4,7 +4,9 @@ White-box attacks with ART
 
 ``to_art`` hands ART the model's K hypothesis scores, computed end to end, so
 gradient attacks differentiate through every hypothesis. Any ART attack
-works; ``adversarial_accuracy`` wraps the common ones with strong defaults.
+works; ``evaluate_attack`` runs the registry's attacks with strong defaults,
+gradient attacks with both cross-entropy and margin losses (the per-example
+worst case is the result), and AutoAttack from its reference code.
 """
 
 # %%
@@ -12,7 +14,7 @@ from _common import EPOCHS, example_data
 from art.attacks.evasion import ProjectedGradientDescent
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
-from sk_guessfirst.adversarial import adversarial_accuracy, as_model_input, to_art
+from sk_guessfirst.adversarial import evaluate_attack, to_art
 
 X, y, X_test, y_test = example_data()
 models = {
@@ -24,15 +26,18 @@ models = {
 for name, model in models.items():
     model.fit(X, y)
     row = [f"clean {model.score(X_test, y_test):.2f}"]
-    for attack in ("fgsm", "pgd", "apgd-dlr"):
-        acc = adversarial_accuracy(model, X_test, y_test, attack=attack, eps=0.1)
-        row.append(f"{attack} {acc:.2f}")
+    for attack in ("fgsm", "pgd", "apgd-t"):
+        result = evaluate_attack(
+            model, X_test, y_test, attack=attack, eps=0.1, random_state=0
+        )
+        losses = ", ".join(f"{k} {v:.2f}" for k, v in result.accuracy_by_loss().items())
+        row.append(f"{attack} {result.accuracy:.2f} ({losses})")
     print(name, ", ".join(row))
 
 # %%
 # The same with ART directly: images in NCHW layout, eps in [0, 1] pixels.
 art_model = to_art(models["C-DV"])
-images = as_model_input(models["C-DV"], X_test)
+images = X_test.reshape(len(X_test), *models["C-DV"].input_shape_)
 pgd = ProjectedGradientDescent(
     art_model, eps=0.1, eps_step=0.01, max_iter=40, verbose=False
 )

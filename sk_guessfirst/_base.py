@@ -20,6 +20,7 @@ from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, Print
 from skorch.dataset import unpack_data
 from skorch.utils import to_numpy
 
+from ._iterators import batch_iterator
 from .modules import trunk_kind
 
 
@@ -91,6 +92,10 @@ class GuessFirstNet(NeuralNetClassifier):
         warm_start=False,
         **kwargs,
     ):
+        # In-memory arrays are sliced as tensors rather than gathered sample
+        # by sample (see _iterators); a user's own iterator still wins.
+        kwargs.setdefault("iterator_train", batch_iterator)
+        kwargs.setdefault("iterator_valid", batch_iterator)
         super().__init__(
             module,
             criterion=criterion,
@@ -254,14 +259,31 @@ class GuessFirstNet(NeuralNetClassifier):
         finally:
             self.device = requested
 
-    def _seeded(self):
+    def _seeded(self, resume):
+        """Run training inside a fork of torch's RNG seeded from random_state.
+
+        ``resume`` continues from the state saved at the end of the last
+        epoch (``rng_state_``), so that training k epochs, then n - k more
+        with ``partial_fit`` (or from a checkpoint), equals training n epochs
+        at once, bit for bit on the same machine.
+        """
         if self.random_state is None:
             return nullcontext()
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
-        devices = (
-            list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-        )
-        return _fork_and_seed(seed, devices)
+        state = getattr(self, "rng_state_", None) if resume else None
+        return _forked_rng(self._torch_seed() if state is None else state, keep=self)
+
+    def _torch_seed(self):
+        return int(check_random_state(self.random_state).randint(2**31 - 1))
+
+    def _capture_rng_state(self):
+        if self.random_state is not None:
+            self.rng_state_ = _rng_state()
+
+    def on_epoch_end(self, net, **kwargs):
+        super().on_epoch_end(net, **kwargs)
+        # before any callback runs, so a checkpoint saves the state that the
+        # next epoch starts from
+        self._capture_rng_state()
 
     # -- fitting -------------------------------------------------------------
     # fit and partial_fit are overridden (skorch's own advice is to leave them
@@ -280,6 +302,12 @@ class GuessFirstNet(NeuralNetClassifier):
         Returns
         -------
         self
+
+        Notes
+        -----
+        A ``KeyboardInterrupt`` (Ctrl-C) stops training and propagates to the
+        caller, unlike skorch's default, which returns a cut-short model as if
+        it had finished.
         """
         self._reject_fit_params(fit_params)
         self._validate_hyperparameters()
@@ -288,25 +316,36 @@ class GuessFirstNet(NeuralNetClassifier):
         if reset:
             vars(self).pop("classes_inferred_", None)
         y = self._validate_y(y)
-        with self._seeded(), self._resolved_device():
+        with self._seeded(resume=not reset), self._resolved_device():
             if reset:
                 self.initialize()
-            return NeuralNetClassifier.partial_fit(self, X, y, **fit_params)
+            return self._train(X, y)
 
     def partial_fit(self, X, y, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         ``classes`` lists every label when the first batch may not show them all.
+        With ``random_state`` set, the shuffling continues where the previous
+        call stopped: ``fit`` for k epochs then ``partial_fit`` for n - k equals
+        ``fit`` for n.
         """
         self._reject_fit_params(fit_params)
         self._validate_hyperparameters()
         first = not self.__sklearn_is_fitted__()
         X = self._validate_X(X, reset=first)
         y = self._validate_y(y, classes=classes if first else None)
-        with self._seeded(), self._resolved_device():
+        with self._seeded(resume=not first), self._resolved_device():
             if first:
                 self.initialize()
-            return NeuralNetClassifier.partial_fit(self, X, y, **fit_params)
+            return self._train(X, y)
+
+    def _train(self, X, y):
+        # skorch's partial_fit, minus its `except KeyboardInterrupt: pass`:
+        # Ctrl-C must reach the caller, not pass a cut-short model off as fitted.
+        self.notify("on_train_begin", X=X, y=y)
+        self.fit_loop(X, y)
+        self.notify("on_train_end", X=X, y=y)
+        return self
 
     def _reject_fit_params(self, fit_params):
         # skorch would hand them to module.forward; ours take none, and a
@@ -386,7 +425,12 @@ class GuessFirstNet(NeuralNetClassifier):
         return tuple(o[:n] for o in out) if isinstance(out, tuple) else out[:n]
 
     def forward_iter(self, X, training=False, device="cpu"):
-        with self._resolved_device():
+        # With random_state set, sampling at prediction (VIB's draws of z)
+        # is reproducible, and never advances the training RNG stream.
+        seeded = (
+            nullcontext() if self.random_state is None else _forked_rng(self._torch_seed())
+        )
+        with self._resolved_device(), seeded:
             yield from super().forward_iter(X, training=training, device=device)
 
     def _scores(self, X):
@@ -427,10 +471,34 @@ class GuessFirstNet(NeuralNetClassifier):
             self.device = str(self.device)
 
 
+def _cuda_devices():
+    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+
+
+def _rng_state():
+    """torch's CPU and CUDA generator states, to restore with :func:`_forked_rng`."""
+    cuda = [torch.cuda.get_rng_state(d) for d in _cuda_devices()]
+    return {"cpu": torch.get_rng_state(), "cuda": cuda}
+
+
 @contextmanager
-def _fork_and_seed(seed, devices):
-    # Seed inside a fork of torch's RNG so that fitting with random_state
-    # is reproducible without resetting the user's global RNG.
+def _forked_rng(state, keep=None):
+    """Seed (int) or restore (a :func:`_rng_state`) torch's RNG in a fork of it.
+
+    The user's global RNG is untouched; on the way out, the state reached is
+    kept in ``keep.rng_state_`` (if given) for the next call to continue from.
+    """
+    devices = _cuda_devices()
     with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
+        if isinstance(state, int):
+            torch.manual_seed(state)
+        else:
+            torch.set_rng_state(state["cpu"])
+            # a state saved on another machine may list other GPUs
+            for device, cuda_state in zip(devices, state["cuda"], strict=False):
+                torch.cuda.set_rng_state(cuda_state, device)
+        try:
+            yield
+        finally:
+            if keep is not None:
+                keep.rng_state_ = _rng_state()

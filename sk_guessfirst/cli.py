@@ -116,8 +116,8 @@ def build_parser():
     bench.add_argument(
         "--which",
         nargs="+",
-        default=["inference", "train", "attack", "data"],
-        choices=["inference", "train", "attack", "data"],
+        default=["inference", "epoch", "attack", "data"],
+        choices=["inference", "epoch", "attack", "data"],
     )
     bench.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     bench.add_argument("--data-home", default=None)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
 from ._base import GuessFirstNet, _check_number
 from .modules import CNNModule, HypothesisConditionedModule, LeNet5Module, VIBModule
 from .objectives import OBJECTIVES, objective_loss, predict_proba_from_scores
-from .regularizers import class_mmd
+from .regularizers import backward_with_penalty, class_mmd
 
 
 class ObjectiveLoss(nn.Module):
@@ -152,24 +153,38 @@ default="dv"
         return self
 
     def infer(self, x, **fit_params):
-        if not self.module_.training:
+        if not (self.module_.training and self.ie_lambda):
             return super().infer(x, **fit_params)
-        x = to_tensor(x, device=self.device)
-        return self.module_.forward_train(x, with_representation=self.ie_lambda > 0)
+        return self.module_.forward_train(to_tensor(x, device=self.device))
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
-        scores, z = y_pred if isinstance(y_pred, tuple) else (y_pred, None)
-        loss = super().get_loss(scores, y_true, X=X, training=training)
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
         if training:
             self.history.record_batch("objective", loss.item())
-        if z is None:
-            return loss
-        y_true = to_tensor(y_true, device=self.device)
+        return loss
+
+    def train_step_single(self, batch, **fit_params):
+        """One batch's loss and gradients: the objective, plus IE if ie_lambda > 0.
+
+        IE's gradient reaches only ``module_.regularized_parameters()`` (paper
+        Appendix F, Algorithm 1), from the same forward pass as the objective:
+        see :func:`~sk_guessfirst.regularizers.backward_with_penalty`.
+        """
+        if not self.ie_lambda:
+            return super().train_step_single(batch, **fit_params)
+        self._set_training(True)
+        Xi, yi = unpack_data(batch)
+        scores, z = self.infer(Xi, **fit_params)
+        objective = self.get_loss(scores, yi, X=Xi, training=True)
         # z is (B, K, D); one MMD spread per hypothesis, summed (paper App. B).
-        ie = class_mmd(z.transpose(0, 1), y_true, self.sigma).sum()
+        y = to_tensor(yi, device=self.device)
+        ie = class_mmd(z.transpose(0, 1), y, self.sigma).sum()
         self._check_finite(ie, "IE regulariser")
         self.history.record_batch("ie", ie.item())
-        return loss + self.ie_lambda * ie
+        backward_with_penalty(
+            objective, self.ie_lambda * ie, self.module_.regularized_parameters()
+        )
+        return {"loss": (objective + self.ie_lambda * ie).detach(), "y_pred": scores}
 
     def _loss_description(self):
         ie = (

@@ -218,11 +218,8 @@ class HypothesisConditionedModule(nn.Module):
         for layer in self.post[:n_reg]:
             yield from layer.parameters()
 
-    def _head(self, h: Tensor, hyps: Tensor, naive: bool = False, z_only: bool = False):
-        """Scores (B, k) and representation (B, k, D) for hypotheses ``hyps``.
-
-        With ``z_only`` the layers after Z are skipped and the scores are None.
-        """
+    def _head(self, h: Tensor, hyps: Tensor, naive: bool = False):
+        """Scores (B, k) and representation Z (B, k, D) for hypotheses ``hyps``."""
         if naive:
             b, k = h.shape[0], len(hyps)
             onehot = F.one_hot(hyps, self.n_classes).to(h.dtype)
@@ -234,28 +231,22 @@ class HypothesisConditionedModule(nn.Module):
             a = F.relu(F.linear(pairs, weight, self.inject.bias))
         else:
             a = F.relu(self.inject(h).unsqueeze(1) + self.hypothesis_embedding[hyps])
-        z = a if self.representation_layer == self.hypothesis_layer else None
+        z = a
         for i, layer in enumerate(self.post, start=self.hypothesis_layer + 1):
-            if z_only and z is not None:
-                return None, z
             a = F.relu(layer(a))
             if i == self.representation_layer:
                 z = a
-        if z_only:
-            return None, z
         return self.out(a).squeeze(-1), z
 
-    def head(self, h: Tensor, naive: bool = False, z_only: bool = False):
-        """All K hypothesis scores (B, K) and representations (B, K, D) from h."""
+    def head(self, h: Tensor, naive: bool = False):
+        """All K hypothesis scores (B, K) and representations Z (B, K, D) from h."""
         k = self.n_classes
         chunk = self.hypothesis_chunk_size or k
         hyps = torch.arange(k, device=h.device)
-        parts = [
-            self._head(h, hyps[i : i + chunk], naive, z_only)
-            for i in range(0, k, chunk)
-        ]
-        scores = None if z_only else torch.cat([p[0] for p in parts], 1)
-        return scores, torch.cat([p[1] for p in parts], 1)
+        parts = [self._head(h, hyps[i : i + chunk], naive) for i in range(0, k, chunk)]
+        if len(parts) == 1:
+            return parts[0]
+        return torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 1)
 
     # -- forward passes ----------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
@@ -266,20 +257,15 @@ class HypothesisConditionedModule(nn.Module):
         """The same scores by literal one-hot concatenation (K-fold cost)."""
         return self.head(self.preprocess(x), naive=True)[0]
 
-    def forward_train(self, x: Tensor, with_representation: bool):
-        """Scores for the objective and, if asked, Z for the IE regulariser.
+    def forward_train(self, x: Tensor):
+        """Scores (B, K) for the objective and Z (B, K, D) for the IE regulariser.
 
-        Z is recomputed from a *detached* copy of the preprocessed input, so the
-        gradient of the IE term reaches only the regularised layers (inject,
-        hypothesis embedding, FC up to Z) and never the trunk (paper Algorithm
-        1); layers after Z get none because R does not depend on them.
+        Both come from one forward pass. The IE term's gradient must reach only
+        :meth:`regularized_parameters` (paper Algorithm 1), never the trunk:
+        the estimator takes it with ``torch.autograd.grad`` restricted to those
+        parameters (``HypothesisConditionedClassifier.train_step_single``).
         """
-        h = self.preprocess(x)
-        scores, _ = self.head(h)
-        if not with_representation:
-            return scores, None
-        _, z = self.head(h.detach(), z_only=True)
-        return scores, z
+        return self.head(self.preprocess(x))
 
 
 class CNNModule(nn.Module):

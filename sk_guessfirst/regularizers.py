@@ -25,11 +25,14 @@ def median_bandwidth(d2: Tensor) -> Tensor:
     """Median pairwise distance (off-diagonal) per leading index, detached.
 
     The standard MMD bandwidth heuristic; returns a tensor of shape d2.shape[:-2].
+    d2 is symmetric, so the upper triangle holds every distance once and has
+    the same (lower) median as the whole off-diagonal; the median is taken on
+    squared distances and rooted once, as the square root is monotone.
     """
     b = d2.shape[-1]
-    off = ~torch.eye(b, dtype=torch.bool, device=d2.device)
-    dist = d2.detach()[..., off].clamp_min(0.0).sqrt()
-    return dist.median(dim=-1).values.clamp_min(1e-6)
+    rows, cols = torch.triu_indices(b, b, offset=1, device=d2.device)
+    upper = d2.detach().flatten(-2)[..., rows * b + cols]
+    return upper.median(dim=-1).values.clamp_min(1e-12).sqrt()
 
 
 def class_mmd(z: Tensor, y: Tensor, sigma: float | str = "median") -> Tensor:
@@ -64,7 +67,8 @@ def class_mmd(z: Tensor, y: Tensor, sigma: float | str = "median") -> Tensor:
     members = (y.unsqueeze(1) == classes.unsqueeze(0)).to(z.dtype)  # (B, C)
     # samples of classes left out take no part in any term
     keep = members.sum(1) > 0
-    z, members = z[:, keep], members[keep]
+    if not bool(keep.all()):
+        z, members = z[:, keep], members[keep]
 
     d2 = pairwise_sq_dists(z)  # (H, B, B)
     if isinstance(sigma, str):
@@ -83,6 +87,23 @@ def class_mmd(z: Tensor, y: Tensor, sigma: float | str = "median") -> Tensor:
     c = float(len(n))
     spread = (diag.sum(-1) - gram.sum(dim=(-2, -1)) / c) / c
     return spread[0] if squeeze else spread
+
+
+def backward_with_penalty(loss: Tensor, penalty: Tensor, params) -> None:
+    """Backpropagate ``loss + penalty``, with ``penalty`` reaching only ``params``.
+
+    The IE regulariser trains only the layers from the hypothesis injection to
+    Z (paper Appendix F, Algorithm 1), while the objective trains every layer.
+    One forward pass serves both: the penalty's gradient is taken with
+    ``torch.autograd.grad`` restricted to ``params`` (autograd then skips
+    every layer below them), and added to what ``loss.backward()`` leaves in
+    ``.grad``.
+    """
+    params = list(params)
+    grads = torch.autograd.grad(penalty, params, retain_graph=True)
+    loss.backward()
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g if p.grad is None else p.grad.add_(g)
 
 
 def mmd2_unbiased(a: Tensor, b: Tensor, sigma: float) -> Tensor:

@@ -1,35 +1,38 @@
-"""Adversarial evaluation on IBM's Adversarial Robustness Toolbox (ART).
+"""Adversarial evaluation: ART, AutoAttack (reference code) and Foolbox 3.
 
 White-box attacks differentiate the estimator itself (all K hypothesis scores
 end to end); black-box attacks craft on a substitute and transfer. Budgets
-(eps) are absolute in the scale of ``clip_values`` (default [0, 1]).
+(eps) are absolute in the scale of ``clip_values`` (default [0, 1]). Every
+attack is described once in :data:`ATTACKS`.
 """
 
-from ._art import as_model_input, to_art
-from ._attacks import ATTACKS, make_attack
-from ._metrics import (
-    RobustnessCurve,
-    adversarial_accuracy,
-    attack_examples,
-    fit_substitute,
-    robustness_curve,
-    worst_case,
-)
+from ._art import to_art
+from ._attacks import ATTACKS, MODES, AttackSpec
+from ._curves import RobustnessCurve, robustness_curve, worst_case
+from ._evaluate import AttackResult, adversarial_accuracy, attack_examples, evaluate_attack
+from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer
+from ._substitute import fit_substitute
 
 __all__ = [
     "ATTACKS",
     "AdversarialScorer",
+    "AttackResult",
+    "AttackSpec",
+    "LOSSES",
+    "MODES",
+    "MarginLoss",
     "RobustnessCurve",
     "RobustnessReport",
+    "VIEWS",
     "adversarial_accuracy",
-    "as_model_input",
     "attack_examples",
+    "attacked_function",
+    "evaluate_attack",
     "fit_substitute",
     "input_gradient_stats",
     "make_adversarial_scorer",
-    "make_attack",
     "robustness_curve",
     "robustness_report",
     "to_art",

@@ -2,45 +2,32 @@
 
 from __future__ import annotations
 
-import copy
+import inspect
 
 import numpy as np
 import torch
 from art.estimators.classification import PyTorchClassifier
-from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from .._base import GuessFirstNet, resolve_device
+from ._model import (
+    LOSSES,
+    MarginLoss,
+    attacked_function,
+    check_clip_values,
+    device_of,
+    resolve_target,
+)
 
 
-class _Scores(nn.Module):
-    """Hands ART the raw scores: K hypothesis scores end to end, or logits."""
-
-    def __init__(self, module: nn.Module, eot_samples: int = 0):
-        super().__init__()
-        self.module = module
-        self.eot_samples = eot_samples
-
-    def forward(self, x):
-        if self.eot_samples:
-            # Expectation over transformation for the stochastic VIB: the
-            # log of the mean class probability over reparametrised draws.
-            return self.module(x, n_samples=self.eot_samples)
-        return self.module(x)
+def _loss_module(loss):
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    return nn.CrossEntropyLoss() if loss == "ce" else MarginLoss()
 
 
-def check_fitted_net(estimator):
-    if not isinstance(estimator, GuessFirstNet):
-        raise TypeError(
-            "expected a fitted sk_guessfirst estimator "
-            "(HypothesisConditionedClassifier, CNNClassifier, VIBClassifier, "
-            "LeNet5Classifier), got "
-            f"{type(estimator).__name__}"
-        )
-    check_is_fitted(estimator)
-
-
-def to_art(estimator, *, clip_values=(0.0, 1.0), eot_samples=0):
+def to_art(
+    estimator, *, clip_values=(0.0, 1.0), loss="ce", view="scores", eot_samples=0
+):
     """Wrap a fitted estimator as an ART ``PyTorchClassifier``.
 
     ART sees the model's raw scores as logits: for
@@ -50,6 +37,8 @@ def to_art(estimator, *, clip_values=(0.0, 1.0), eot_samples=0):
     with ``eot_samples > 0`` the expectation over that many draws of z.
     Inputs have the estimator's sample shape ``input_shape_``: (n, C, H, W)
     for images (as ART's image attacks require), (n, D) for flat features.
+    A Pipeline of scalers ending in an sk_guessfirst estimator is accepted;
+    its scalers become part of the attacked function.
 
     The network is a frozen snapshot in evaluation mode (BatchNorm uses its
     running statistics); the estimator's own module and its mode are never
@@ -57,9 +46,16 @@ def to_art(estimator, *, clip_values=(0.0, 1.0), eot_samples=0):
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator
+    estimator : fitted sk_guessfirst estimator, or Pipeline ending in one
     clip_values : tuple of float, default=(0.0, 1.0)
         Valid input range; attack budgets (eps) are in this scale.
+    loss : {"ce", "margin"}, default="ce"
+        The loss ART's gradient attacks maximise: cross-entropy over the K
+        outputs, or the Carlini-Wagner margin (the adaptive loss for
+        hypothesis scores, which does not saturate).
+    view : {"scores", "activated", "sigmoid", "clipped-log-proba"}, default="scores"
+        What the attacker is handed (see :data:`VIEWS`); anything but the raw
+        scores can mask gradients, which the robustness report flags.
     eot_samples : int, default=0
         VIB only: draws averaged per forward pass (expectation over transformation).
 
@@ -69,49 +65,46 @@ def to_art(estimator, *, clip_values=(0.0, 1.0), eot_samples=0):
 
     Examples
     --------
-    >>> from sk_guessfirst.adversarial import to_art  # doctest: +SKIP
-    >>> from art.attacks.evasion import ProjectedGradientDescent  # doctest: +SKIP
-    >>> art_clf = to_art(fitted_clf)  # doctest: +SKIP
-    >>> X_adv = ProjectedGradientDescent(art_clf, eps=0.3).generate(X)  # doctest: +SKIP
+    >>> from sklearn.datasets import load_digits
+    >>> from sk_guessfirst import CNNClassifier
+    >>> from sk_guessfirst.adversarial import to_art
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = CNNClassifier(max_epochs=2, random_state=0).fit(X / 16, y)
+    >>> art_clf = to_art(clf)
+    >>> art_clf.predict(X[:2].reshape(2, 1, 8, 8) / 16).shape
+    (2, 10)
     """
-    check_fitted_net(estimator)
-    if eot_samples and not hasattr(estimator.module_, "encode"):
-        raise ValueError("eot_samples applies to VIBClassifier only")
-    lo, hi = (float(v) for v in clip_values)
-    if not lo < hi:
-        raise ValueError(
-            f"clip_values must be (min, max) with min < max, got {clip_values}"
-        )
-    device = resolve_device(estimator.device) or "cpu"
-    module = copy.deepcopy(estimator.module_).eval()
-    for p in module.parameters():
-        p.requires_grad_(False)
-    wrapper = _Scores(module, eot_samples).eval()
+    target = resolve_target(estimator)
+    lo, hi = check_clip_values(clip_values)
+    module = attacked_function(target, view=view, eot_samples=eot_samples)
     return PyTorchClassifier(
-        model=wrapper,
-        loss=nn.CrossEntropyLoss(),
-        input_shape=tuple(estimator.input_shape_),
-        nb_classes=len(estimator.classes_),
+        model=module,
+        loss=_loss_module(loss),
+        input_shape=target.input_shape,
+        nb_classes=len(target.classes_),
         clip_values=(lo, hi),
-        device_type="gpu" if torch.device(device).type == "cuda" else "cpu",
+        device_type="gpu" if torch.device(device_of(target)).type == "cuda" else "cpu",
     )
 
 
-def check_X_in_range(X, clip_values):
-    X = np.asarray(X, dtype=np.float32)
-    X = X.reshape(len(X), -1)
-    lo, hi = clip_values
-    if len(X) and (X.min() < lo - 1e-6 or X.max() > hi + 1e-6):
-        raise ValueError(
-            f"X lies in [{X.min():.3g}, {X.max():.3g}], outside clip_values "
-            f"{clip_values}: "
-            "attacks assume inputs in the valid range (scale images to [0, 1], or pass "
-            "clip_values)"
-        )
-    return X
+def art_attack(
+    spec, target, eps, *, loss, params, clip_values, view, eot_samples, batch_size, verbose
+):
+    """The ART attack of registry entry ``spec`` at ``eps`` on ``target``."""
+    from ._attacks import _art_class
+
+    cls = _art_class(spec.name)
+    kwargs = {"norm": np.inf if np.isinf(spec.norm) else int(spec.norm), "eps": eps}
+    kwargs.update(batch_size=batch_size, **params)
+    if "verbose" in inspect.signature(cls.__init__).parameters:  # not FGSM
+        kwargs.setdefault("verbose", bool(verbose))
+    classifier = to_art(
+        target, clip_values=clip_values, loss=loss, view=view, eot_samples=eot_samples
+    )
+    return cls(classifier, **kwargs)
 
 
-def as_model_input(estimator, X):
-    """X reshaped to (n, *estimator.input_shape_), the layout ART attacks see."""
-    X = np.asarray(X, dtype=np.float32)
-    return X.reshape(len(X), *estimator.input_shape_)
+def craft_art(attack, target, X, y_enc):
+    """Run an ART attack on flat X; returns flat adversarial examples."""
+    X_adv = attack.generate(target.as_input(X), y=y_enc)
+    return np.asarray(X_adv, dtype=np.float32).reshape(X.shape)

@@ -1,134 +1,266 @@
-"""Attacks by name, with strong documented defaults.
+"""The attack registry: every attack described once, read everywhere else.
 
-ART's own defaults are tuned for speed, not strength (C&W: 10 iterations and
-an initial constant of 0.01). These are the defaults used here, in the scale
-of ``clip_values`` (eps is absolute, e.g. 0.3 of a [0, 1] pixel range):
+Each :class:`AttackSpec` states an attack's norm, the library that runs it,
+the losses it runs with, the modes it supports, whether it finds minimal
+perturbations, and its defaults at a budget ``eps`` (in the scale of
+``clip_values``, e.g. 0.3 of a [0, 1] pixel range). The metrics, curves,
+report, ``reproduce`` and the command line all read :data:`ATTACKS`.
 
-========== ====== ==================================================================
-name       norm   defaults
-========== ====== ==================================================================
-fgsm       L-inf  one step of size eps
-pgd        L-inf  40 steps of 2.5 eps / 40, one random start (Madry et al.)
-pgd-l2     L2     40 steps of 2.5 eps / 40, one random start
-cw         L2     Carlini-Wagner: 20 iterations, 3 binary-search steps, lr 0.05,
-                  initial constant 1.0 (ART's 0.01 barely attacks), at most 2
-                  halvings/doublings of the step per iteration. On 200 digits
-                  this found the same robust accuracy as 50 x 5 iterations in a
-                  fifth of the time (18 s vs 86 s). Perturbations larger than eps
-                  count as failures
-apgd-ce    L-inf  Auto-PGD, 100 iterations, cross-entropy (Croce & Hein 2020)
-apgd-dlr   L-inf  Auto-PGD, 100 iterations, difference-of-logits-ratio (needs K >= 3)
-square     L-inf  Square attack, 1000 queries, gradient-free
-========== ====== ==================================================================
-
-Any keyword accepted by the ART attack overrides a default, e.g.
-``max_iter=200`` or ``num_random_init=5``.
+Libraries: ART for fixed-budget FGSM and PGD (with cross-entropy and margin
+losses on the K hypothesis scores), Croce and Hein's reference AutoAttack
+(``pyautoattack``) for APGD, FAB, Square and the standard ensemble, and
+Foolbox 3 for the minimal-perturbation attacks the paper used.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
-from art.attacks import EvasionAttack
-from art.attacks.evasion import (
-    AutoProjectedGradientDescent,
-    CarliniL2Method,
-    FastGradientMethod,
-    ProjectedGradientDescent,
-    SquareAttack,
-)
+
+MODES = ("white-box", "black-box")
+LINF, L2 = float(np.inf), 2.0
+NORM_NAMES = {LINF: "L-inf", L2: "L2"}
 
 
-def _pgd_defaults(eps, norm):
-    return dict(
-        norm=norm,
-        eps=eps,
-        eps_step=2.5 * np.asarray(eps) / 40,
-        max_iter=40,
-        num_random_init=1,
-    )
+@dataclass(frozen=True)
+class AttackSpec:
+    """What one attack is, in one place.
+
+    Attributes
+    ----------
+    name : str
+        Registry key and command-line choice.
+    label : str
+        Row label in tables.
+    norm : float
+        The norm its budget is measured in: ``np.inf`` or 2.
+    library : {"art", "autoattack", "foolbox"}
+        Who runs it.
+    losses : tuple of str
+        The losses it runs with, one run each. ART's gradient attacks run with
+        ``"ce"`` and ``"margin"`` (their per-example worst case is the default
+        result); the others have one loss of their own, named for the record
+        ("ensemble" for AutoAttack, whose parts use CE, targeted DLR, FAB's
+        linearisation and Square's margin).
+    minimal : bool
+        True for attacks that search each example's smallest adversarial
+        perturbation (robust at eps means: no adversarial found within eps).
+    defaults : callable
+        ``eps -> dict`` of the attack's parameters, strong by default.
+    summary : str
+        One line for the documentation.
+    modes : tuple of str
+        "white-box" (the model's own gradients) and/or "black-box"
+        (crafted on a substitute, then transferred).
+    """
+
+    name: str
+    label: str
+    norm: float
+    library: str
+    losses: tuple
+    minimal: bool
+    defaults: Callable[[float], dict]
+    summary: str
+    modes: tuple = MODES
+    component: str | None = field(default=None)  # AutoAttack's own name
+
+    @property
+    def norm_name(self):
+        return NORM_NAMES[self.norm]
+
+    def parameters(self, eps, overrides=None):
+        """The defaults at ``eps`` updated with ``overrides`` (checked by name)."""
+        params = dict(self.defaults(eps))
+        unknown = set(overrides or {}) - set(self.parameter_names())
+        if unknown:
+            raise ValueError(
+                f"unknown parameter(s) {sorted(unknown)} for attack {self.name!r}; "
+                f"it takes {sorted(self.parameter_names())}"
+            )
+        params.update(overrides or {})
+        return params
+
+    def parameter_names(self):
+        if self.library == "art":
+            cls = _art_class(self.name)
+            names = set(inspect.signature(cls.__init__).parameters)
+            return names - {"self", "estimator", "classifier", "eps", "norm"}
+        if self.library == "foolbox":
+            cls = _foolbox_class(self.name)
+            names = set(inspect.signature(cls.__init__).parameters) - {"self"}
+            return names | LINE_SEARCH_PARAMETERS
+        return set(self.defaults(1.0)) | AUTOATTACK_PARAMETERS
 
 
-def _apgd_defaults(eps, loss_type):
-    return dict(
-        norm=np.inf,
-        eps=eps,
-        eps_step=2 * eps,
-        max_iter=100,
-        nb_random_init=1,
-        loss_type=loss_type,
-    )
+def _pgd(eps):
+    return dict(eps_step=2.5 * float(eps) / 40, max_iter=40, num_random_init=1)
 
 
-ATTACKS = {
-    "fgsm": (
-        FastGradientMethod,
-        np.inf,
-        lambda eps: dict(norm=np.inf, eps=eps, eps_step=eps),
+AUTOATTACK_PARAMETERS = {"n_iter", "n_restarts", "n_target_classes", "n_queries", "seed"}
+# Minimal-perturbation attacks search budgets up to max_eps on a grid of
+# `grid` values where they need a line search: FGSM always, the others when
+# their perturbation is transferred from a substitute (black-box).
+LINE_SEARCH_PARAMETERS = {"grid", "max_eps"}
+
+
+def _line_search(max_eps):
+    return dict(grid=101, max_eps=max_eps)
+
+
+def _art_class(name):
+    from art.attacks.evasion import FastGradientMethod, ProjectedGradientDescent
+
+    return {
+        "fgsm": FastGradientMethod,
+        "pgd": ProjectedGradientDescent,
+        "pgd-l2": ProjectedGradientDescent,
+    }[name]
+
+
+def _foolbox_class(name):
+    import foolbox as fb
+
+    return {
+        "fgsm-search": fb.attacks.FGSM,
+        "fmn-linf": fb.attacks.LInfFMNAttack,
+        "fmn-l2": fb.attacks.L2FMNAttack,
+        "ddn": fb.attacks.DDNAttack,
+        "cw": fb.attacks.L2CarliniWagnerAttack,
+    }[name]
+
+
+_SPECS = [
+    AttackSpec(
+        "fgsm", "FGSM", LINF, "art", ("ce", "margin"), False,
+        lambda eps: dict(eps_step=eps),
+        "one signed-gradient step of size eps (Goodfellow et al.)",
     ),
-    "pgd": (ProjectedGradientDescent, np.inf, lambda eps: _pgd_defaults(eps, np.inf)),
-    "pgd-l2": (ProjectedGradientDescent, 2, lambda eps: _pgd_defaults(eps, 2)),
-    "cw": (
-        CarliniL2Method,
-        2,
-        lambda eps: dict(
-            max_iter=20,
-            binary_search_steps=3,
-            learning_rate=0.05,
-            initial_const=1.0,
-            max_halving=2,
-            max_doubling=2,
-        ),
+    AttackSpec(
+        "pgd", "PGD", LINF, "art", ("ce", "margin"), False, _pgd,
+        "40 steps of 2.5 eps / 40 from one random start (Madry et al.)",
     ),
-    "apgd-ce": (
-        AutoProjectedGradientDescent,
-        np.inf,
-        lambda eps: _apgd_defaults(eps, "cross_entropy"),
+    AttackSpec(
+        "pgd-l2", "PGD-L2", L2, "art", ("ce", "margin"), False, _pgd,
+        "PGD in L2: 40 steps of 2.5 eps / 40 from one random start",
     ),
-    "apgd-dlr": (
-        AutoProjectedGradientDescent,
-        np.inf,
-        lambda eps: _apgd_defaults(eps, "difference_logits_ratio"),
+    AttackSpec(
+        "cw", "C&W", L2, "foolbox", ("cw",), True,
+        lambda eps: dict(steps=100, binary_search_steps=9, stepsize=0.01,
+                         initial_const=0.001, **_line_search(10.0)),
+        "Carlini-Wagner L2, Foolbox's minimal-perturbation implementation "
+        "(its defaults: 9 binary-search steps x 100 iterations)",
     ),
-    "square": (
-        SquareAttack,
-        np.inf,
-        lambda eps: dict(norm=np.inf, eps=eps, max_iter=1000, nb_restarts=1),
+    AttackSpec(
+        "fgsm-search", "FGSM (line search)", LINF, "foolbox", ("ce",), True,
+        lambda eps: _line_search(1.0),
+        "FGSM direction, smallest eps on a grid of 101 values in [0, 1] that "
+        "fools the model: the paper's Foolbox FGSM",
     ),
-}
+    AttackSpec(
+        "fmn-linf", "FMN L-inf", LINF, "foolbox", ("margin",), True,
+        lambda eps: dict(steps=100, **_line_search(1.0)),
+        "Fast Minimum Norm L-inf (Pintor et al. 2021), 100 steps",
+    ),
+    AttackSpec(
+        "fmn-l2", "FMN L2", L2, "foolbox", ("margin",), True,
+        lambda eps: dict(steps=100, **_line_search(10.0)),
+        "Fast Minimum Norm L2, 100 steps",
+    ),
+    AttackSpec(
+        "ddn", "DDN", L2, "foolbox", ("ce",), True,
+        lambda eps: dict(steps=100, **_line_search(10.0)),
+        "Decoupled Direction and Norm L2 (Rony et al. 2019), 100 steps",
+    ),
+    AttackSpec(
+        "apgd-ce", "APGD-CE", LINF, "autoattack", ("ce",), False,
+        lambda eps: dict(n_iter=100, n_restarts=1, seed=0),
+        "Auto-PGD on cross-entropy, 100 iterations (Croce & Hein 2020, reference code)",
+        modes=("white-box",), component="apgd-ce",
+    ),
+    AttackSpec(
+        "apgd-t", "APGD-T", LINF, "autoattack", ("dlr-targeted",), False,
+        lambda eps: dict(n_iter=100, n_restarts=1, n_target_classes=9, seed=0),
+        "targeted Auto-PGD on the DLR loss, one run per target hypothesis "
+        "(the 9 highest-scoring wrong ones), 100 iterations each",
+        modes=("white-box",), component="apgd-t",
+    ),
+    AttackSpec(
+        "fab-t", "FAB-T", LINF, "autoattack", ("fab",), False,
+        lambda eps: dict(n_iter=100, n_restarts=1, n_target_classes=9, seed=0),
+        "targeted FAB (Croce & Hein 2019), 9 target hypotheses",
+        modes=("white-box",), component="fab-t",
+    ),
+    AttackSpec(
+        "square", "Square", LINF, "autoattack", ("margin",), False,
+        lambda eps: dict(n_queries=5000, n_restarts=1, seed=0),
+        "Square attack, gradient-free, 5000 queries (Andriushchenko et al. 2020)",
+        modes=("white-box",), component="square",
+    ),
+    AttackSpec(
+        "autoattack", "AutoAttack", LINF, "autoattack", ("ensemble",), False,
+        lambda eps: dict(version="standard", seed=0),
+        "AutoAttack standard: APGD-CE, APGD-T (9 targets), FAB-T (9 targets), "
+        "Square (5000 queries), per-example worst case (reference code)",
+        modes=("white-box",),
+    ),
+    AttackSpec(
+        "autoattack-l2", "AutoAttack-L2", L2, "autoattack", ("ensemble",), False,
+        lambda eps: dict(version="standard", seed=0),
+        "AutoAttack standard in L2",
+        modes=("white-box",),
+    ),
+]
+ATTACKS: dict[str, AttackSpec] = {spec.name: spec for spec in _SPECS}
 
 
-def attack_norm(attack) -> float:
-    """The norm an attack's budget is measured in (np.inf or 2)."""
-    if isinstance(attack, EvasionAttack):
-        return float(getattr(attack, "norm", np.inf))
-    return float(ATTACKS[attack][1])
-
-
-def check_attack(attack):
-    if isinstance(attack, EvasionAttack):
+def check_attack(attack) -> AttackSpec:
+    """The registry entry of ``attack`` (a name), with a helpful error."""
+    if isinstance(attack, AttackSpec):
         return attack
     if attack not in ATTACKS:
         raise ValueError(
-            f"unknown attack {attack!r}; choose one of {sorted(ATTACKS)} or "
-            "pass an ART "
-            "evasion attack instance"
+            f"unknown attack {attack!r}; choose one of {sorted(ATTACKS)} or pass an "
+            "ART evasion attack instance"
         )
-    return attack
+    return ATTACKS[attack]
 
 
-def make_attack(
-    attack, art_classifier, eps, *, verbose=False, batch_size=128, **params
-):
-    """Build the ART attack ``attack`` (a name from :data:`ATTACKS`) at budget ``eps``.
+def check_mode(mode, spec=None):
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+    if spec is not None and mode not in spec.modes:
+        raise ValueError(
+            f"attack {spec.name!r} runs in {spec.modes} only, not {mode!r}"
+        )
+    return mode
 
-    An ART :class:`~art.attacks.EvasionAttack` instance is returned unchanged.
-    """
-    if isinstance(attack, EvasionAttack):
-        return attack
-    cls, _, defaults = ATTACKS[check_attack(attack)]
-    kwargs = {**defaults(eps), "batch_size": batch_size, **params}
-    if "verbose" in inspect.signature(cls.__init__).parameters:  # not FGSM
-        kwargs.setdefault("verbose", verbose)
-    return cls(art_classifier, **kwargs)
+
+def check_loss(loss, spec):
+    """The losses to run: all of the attack's for ``"worst"``, else the one named."""
+    if loss == "worst":
+        return spec.losses
+    if loss not in spec.losses:
+        raise ValueError(
+            f"attack {spec.name!r} runs with loss {list(spec.losses)} (or 'worst' "
+            f"for the per-example worst case over them), got {loss!r}"
+        )
+    return (loss,)
+
+
+def attack_table_rst():
+    """The registry as a reST table, for the documentation."""
+    rows = [
+        (s.name, s.norm_name, s.library, ", ".join(s.losses),
+         "minimal" if s.minimal else "fixed", s.summary)
+        for s in _SPECS
+    ]
+    head = ("name", "norm", "library", "losses", "kind", "what it does")
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in (head, *rows):
+        lines.append(f"   * - {row[0]}")
+        lines += [f"     - {cell}" for cell in row[1:]]
+    return "\n".join(lines) + "\n"

@@ -1,4 +1,5 @@
-"""Checks of an honest evaluation (Carlini et al. 2019; Athalye et al. 2018)."""
+"""The checklist of an honest evaluation (Carlini et al. 2019; Athalye et al. 2018;
+Croce & Hein 2020), run at the budget being reported."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from art.utils import to_categorical
 
-from ._art import as_model_input, check_fitted_net, check_X_in_range, to_art
-from ._metrics import adversarial_accuracy
+from ._art import to_art
+from ._evaluate import check_eps, evaluate_attack
+from ._model import check_clip_values, check_Xy, resolve_target
 
 
 @dataclass
@@ -20,46 +22,77 @@ class Check:
 
 @dataclass
 class RobustnessReport:
-    """Accuracies under each attack and the gradient-masking checks.
+    """Per-attack results at one L-inf budget and the gradient-masking checks.
 
-    ``accuracies`` maps a label such as ``"pgd-40 white-box"`` to robust
-    accuracy; ``checks`` lists each check with its numbers; ``flags`` the
-    checks that failed (a sign of gradient masking or a weak attack).
+    Attributes
+    ----------
+    eps : float
+    results : dict of str to AttackResult
+        Every attack run at ``eps`` (label -> result, per example and loss).
+    growing : dict of float to float
+        PGD's robust accuracy at growing budgets (eps, ..., ``large_eps``).
+    gradients : dict of str to (float, bool)
+        Per loss: share of all-zero input gradients, and whether any is NaN.
+    checks : list of Check
     """
 
     eps: float
-    accuracies: dict = field(default_factory=dict)
+    results: dict = field(default_factory=dict)
+    growing: dict = field(default_factory=dict)
+    gradients: dict = field(default_factory=dict)
     checks: list = field(default_factory=list)
 
     @property
     def flags(self):
+        """The checks that failed: signs of gradient masking or of a weak attack."""
         return [c for c in self.checks if not c.passed]
 
     @property
+    def accuracies(self):
+        return {label: r.accuracy for label, r in self.results.items()}
+
+    @property
     def worst_case(self):
-        """Accuracy under the strongest attack (per-attack minimum)."""
-        return min(self.accuracies.values())
+        """Robust accuracy at ``eps`` under the per-example worst case over every
+        attack and loss run at ``eps`` (never clean accuracy, never larger eps)."""
+        masks = [r.worst for r in self.results.values()]
+        return float(np.logical_and.reduce(masks).mean())
 
     def __str__(self):
-        lines = [f"Robustness report at eps={self.eps}", ""]
-        lines += [f"  {name:<28} {acc:6.1%}" for name, acc in self.accuracies.items()]
+        lines = [f"Robustness report at L-inf eps={self.eps}", ""]
+        for label, r in self.results.items():
+            by_loss = ", ".join(f"{k} {v:.1%}" for k, v in r.accuracy_by_loss().items())
+            lines.append(f"  {label:<26} {r.accuracy:6.1%}   ({by_loss})")
+        lines.append(f"  {'worst case (per example)':<26} {self.worst_case:6.1%}")
+        lines += ["", "PGD at growing eps: " + ", ".join(
+            f"{e:g}: {a:.1%}" for e, a in self.growing.items())]
         lines += ["", "Checks:"]
         lines += [
             f"  [{'ok' if c.passed else 'FLAG'}] {c.name}: {c.detail}"
             for c in self.checks
         ]
+        lines += ["", "Attack parameters:"]
+        lines += [f"  {label}: {r.params}" for label, r in self.results.items()]
         return "\n".join(lines)
 
 
-def input_gradient_stats(estimator, X, y, clip_values=(0.0, 1.0)):
-    """Share of examples whose input gradient is all zero, and whether any is NaN."""
-    art = to_art(estimator, clip_values=clip_values)
-    y_enc = np.searchsorted(estimator.classes_, np.asarray(y))
+def input_gradient_stats(estimator, X, y, *, loss="ce", clip_values=(0.0, 1.0),
+                         view="scores"):
+    """Share of examples whose input gradient (of ``loss``) is all zero, and
+    whether any gradient is NaN."""
+    target = resolve_target(estimator)
+    X, y, y_enc = check_Xy(target, X, y, check_clip_values(clip_values))
+    art = to_art(target, clip_values=clip_values, loss=loss, view=view)
     grads = art.loss_gradient(
-        as_model_input(estimator, X), to_categorical(y_enc, len(estimator.classes_))
+        target.as_input(X), to_categorical(y_enc, len(target.classes_))
     )
     flat = grads.reshape(len(grads), -1)
     return float((np.abs(flat).max(1) == 0).mean()), bool(np.isnan(flat).any())
+
+
+def _share(broken_by, survives):
+    """Share of examples that one attack breaks while another leaves standing."""
+    return float((~broken_by & survives).mean())
 
 
 def robustness_report(
@@ -72,111 +105,126 @@ def robustness_report(
     tolerance=0.02,
     clip_values=(0.0, 1.0),
     large_eps=1.0,
+    view="scores",
+    attack_params=None,
+    random_state=0,
     verbose=0,
 ):
-    """Run the attacks an honest L-inf evaluation needs and check their consistency.
+    """Run the attacks an honest L-inf evaluation at ``eps`` needs, and check them.
 
-    Attacks: FGSM, PGD-40, PGD with 5x the iterations and 5 restarts, APGD-CE
-    and (for K >= 3) APGD-DLR (the adaptive attack for models whose logits are
-    hypothesis scores), the gradient-free Square attack, PGD transferred from
-    the substitute (if given), and PGD at ``large_eps``.
+    Attacks, each with cross-entropy and margin losses where it has a choice:
+    FGSM, PGD-40, PGD with 5x the iterations and 5 restarts, AutoAttack
+    standard (reference code, with its own checks), Square on every example,
+    PGD transferred from ``substitute`` (if given), and PGD at growing budgets
+    up to ``large_eps``.
 
-    Checks (each passes or is flagged with its numbers, ``tolerance`` slack):
+    Checks (each passes or is flagged with its numbers; ``tolerance`` slack):
 
-    - iterative beats single step: PGD <= FGSM;
+    - iterative beats single step, per example: few examples FGSM breaks survive PGD;
     - more iterations and restarts do not help: PGD-200x5 >= PGD-40 - tol;
-    - white-box beats gradient-free: PGD <= Square;
-    - white-box beats black-box transfer: PGD <= transferred PGD;
-    - large budgets reach chance: PGD at ``large_eps`` <= 1/K + tol;
-    - gradients are usable: no NaN, (almost) no all-zero input gradients.
+    - cross-entropy and margin agree: a gap means one loss is masked;
+    - white-box beats gradient-free, per example: few examples Square breaks
+      survive the gradient attacks;
+    - white-box beats transfer, per example (with a substitute);
+    - accuracy falls to 0 as eps grows: non-increasing, <= tol at ``large_eps``;
+    - AutoAttack raises no flag of its own;
+    - gradients are usable: no NaN, (almost) no all-zero input gradients,
+      for either loss.
+
+    Parameters
+    ----------
+    attack_params : dict, default=None
+        Per attack name, parameter overrides (e.g. ``{"square":
+        {"n_queries": 1000}}``) to fit a smaller budget; written to the report.
 
     Returns
     -------
     report : RobustnessReport
     """
-    check_fitted_net(estimator)
-    X = check_X_in_range(X, clip_values)
-    y = np.asarray(y)
-    k = len(estimator.classes_)
+    eps = check_eps(eps)
+    large_eps = check_eps(large_eps, "large_eps")
+    target = resolve_target(estimator)
+    X, y, _ = check_Xy(target, X, y, check_clip_values(clip_values))
+    overrides = attack_params or {}
     report = RobustnessReport(eps=eps)
-    acc = report.accuracies
+    common = dict(clip_values=clip_values, view=view, random_state=random_state,
+                  verbose=verbose)
 
     def run(label, attack, budget=eps, mode="white-box", **params):
-        acc[label] = adversarial_accuracy(
-            estimator,
-            X,
-            y,
-            attack=attack,
-            eps=budget,
-            mode=mode,
-            substitute=substitute,
-            clip_values=clip_values,
-            verbose=verbose,
-            **params,
+        result = evaluate_attack(
+            target, X, y, attack=attack, eps=budget, mode=mode,
+            substitute=substitute, **common, **{**overrides.get(attack, {}), **params},
         )
-        return acc[label]
+        if budget == eps:
+            report.results[label] = result
+        return result
 
-    clean = float((estimator.predict(X) == y).mean())
-    acc["clean"] = clean
-    fgsm = run("fgsm white-box", "fgsm")
-    pgd = run("pgd-40 white-box", "pgd")
-    strong = run(
-        "pgd-200x5 white-box",
-        "pgd",
-        max_iter=200,
-        num_random_init=5,
-        eps_step=2.5 * eps / 200,
-    )
-    run("apgd-ce white-box", "apgd-ce")
-    if k >= 3:
-        run("apgd-dlr white-box", "apgd-dlr")
-    square = run("square (gradient-free)", "square")
-    best_white = min(v for name, v in acc.items() if "white-box" in name)
+    fgsm = run("FGSM", "fgsm")
+    pgd = run("PGD-40", "pgd")
+    steps = pgd.params["max_iter"] * 5
+    strong = run(f"PGD-{steps}x5", "pgd", max_iter=steps, num_random_init=5,
+                 eps_step=2.5 * eps / steps)
+    run("AutoAttack", "autoattack")
+    square = run("Square", "square")
+    white = pgd.worst & strong.worst
     add = report.checks.append
-    add(
-        Check(
-            "iterative beats single-step",
-            pgd <= fgsm + tolerance,
-            f"PGD {pgd:.1%} vs FGSM {fgsm:.1%}",
-        )
-    )
-    add(
-        Check(
-            "more iterations do not help",
-            strong >= pgd - tolerance,
-            f"PGD-200x5 {strong:.1%} vs PGD-40 {pgd:.1%}",
-        )
-    )
-    add(
-        Check(
-            "white-box beats gradient-free",
-            best_white <= square + tolerance,
-            f"best white-box {best_white:.1%} vs Square {square:.1%}",
-        )
-    )
+    add(Check(
+        "iterative beats single-step",
+        _share(fgsm.worst, white) <= tolerance,
+        f"PGD {pgd.accuracy:.1%} vs FGSM {fgsm.accuracy:.1%}; "
+        f"{_share(fgsm.worst, white):.1%} of examples broken by FGSM survive PGD",
+    ))
+    add(Check(
+        "more iterations and restarts do not help",
+        strong.accuracy >= pgd.accuracy - tolerance,
+        f"PGD-{steps}x5 {strong.accuracy:.1%} vs PGD-40 {pgd.accuracy:.1%}",
+    ))
+    ce, margin = pgd.accuracy_by_loss()["ce"], pgd.accuracy_by_loss()["margin"]
+    add(Check(
+        "cross-entropy and margin losses agree",
+        abs(ce - margin) <= tolerance,
+        f"PGD-40 with cross-entropy {ce:.1%}, with margin {margin:.1%}",
+    ))
+    add(Check(
+        "white-box beats gradient-free (per example)",
+        _share(square.worst, white) <= tolerance,
+        f"{_share(square.worst, white):.1%} of examples broken by Square "
+        f"({square.accuracy:.1%}) survive PGD ({white.mean():.1%})",
+    ))
     if substitute is not None:
-        black = run("pgd-40 black-box", "pgd", mode="black-box")
-        add(
-            Check(
-                "white-box beats black-box",
-                best_white <= black + tolerance,
-                f"best white-box {best_white:.1%} vs transfer {black:.1%}",
-            )
-        )
-    large = run(f"pgd-40 eps={large_eps}", "pgd", budget=large_eps)
-    add(
-        Check(
-            "large eps reaches chance",
-            large <= 1.0 / k + tolerance,
-            f"{large:.1%} at eps={large_eps} (chance {1.0 / k:.1%})",
-        )
-    )
-    zero, has_nan = input_gradient_stats(estimator, X, y, clip_values)
-    add(
-        Check(
-            "input gradients usable",
-            zero <= 0.05 and not has_nan,
-            f"{zero:.1%} all-zero, NaN: {has_nan}",
-        )
-    )
+        black = run("PGD-40 transfer", "pgd", mode="black-box")
+        add(Check(
+            "white-box beats black-box (per example)",
+            _share(black.worst, white) <= tolerance,
+            f"{_share(black.worst, white):.1%} of examples broken by transfer "
+            f"({black.accuracy:.1%}) survive PGD ({white.mean():.1%})",
+        ))
+    report.growing[eps] = pgd.accuracy
+    for budget in sorted({*np.linspace(eps, large_eps, 4).round(4), large_eps}):
+        if budget > eps:
+            report.growing[float(budget)] = run("", "pgd", budget=float(budget)).accuracy
+    curve = list(report.growing.values())
+    monotone = all(b <= a + tolerance for a, b in zip(curve, curve[1:]))
+    add(Check(
+        "accuracy falls to 0 as eps grows",
+        monotone and curve[-1] <= tolerance,
+        ", ".join(f"{e:g}: {a:.1%}" for e, a in report.growing.items()),
+    ))
+    aa_flags = report.results["AutoAttack"].flags + square.flags
+    add(Check(
+        "AutoAttack's own checks",
+        not aa_flags,
+        "; ".join(aa_flags) or "no flag raised",
+    ))
+    for loss in ("ce", "margin"):
+        zero, nan = input_gradient_stats(target, X, y, loss=loss,
+                                         clip_values=clip_values, view=view)
+        report.gradients[loss] = (zero, nan)
+    add(Check(
+        "input gradients usable",
+        all(z <= 0.05 and not n for z, n in report.gradients.values()),
+        "; ".join(f"{loss}: {z:.1%} all-zero, NaN: {n}"
+                  for loss, (z, n) in report.gradients.items()),
+    ))
     return report
+

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from ._metrics import adversarial_accuracy
+from ._attacks import check_attack, check_loss, check_mode
+from ._evaluate import check_eps, evaluate_attack
+from ._model import check_view
 
 
 class AdversarialScorer:
@@ -12,15 +14,17 @@ class AdversarialScorer:
     workers. Build it with :func:`make_adversarial_scorer`.
     """
 
-    def __init__(self, attack, eps, mode, substitute, attack_params):
+    def __init__(self, attack, eps, mode, substitute, loss, view, attack_params):
         self.attack = attack
         self.eps = eps
         self.mode = mode
         self.substitute = substitute
+        self.loss = loss
+        self.view = view
         self.attack_params = attack_params
 
     def __call__(self, estimator, X, y):
-        return adversarial_accuracy(
+        return evaluate_attack(
             estimator,
             X,
             y,
@@ -28,23 +32,39 @@ class AdversarialScorer:
             eps=self.eps,
             mode=self.mode,
             substitute=self.substitute,
+            loss=self.loss,
+            view=self.view,
             **self.attack_params,
-        )
+        ).accuracy
 
     def __repr__(self):
         return (
             f"make_adversarial_scorer(attack={self.attack!r}, eps={self.eps}, "
-            f"mode={self.mode!r})"
+            f"mode={self.mode!r}, loss={self.loss!r})"
         )
 
 
 def make_adversarial_scorer(
-    *, attack, eps, mode="white-box", substitute=None, **attack_params
+    *,
+    attack,
+    eps,
+    mode="white-box",
+    substitute=None,
+    loss="worst",
+    view="scores",
+    random_state=0,
+    **attack_params,
 ):
     """Make a scorer for ``GridSearchCV``/``cross_validate``: higher is more robust.
 
-    Parameters are those of :func:`adversarial_accuracy`. Usable alone
+    Parameters are those of :func:`evaluate_attack`, checked here (a typo in
+    an attack parameter fails now, not as NaN scores inside a search). The
+    score is the robust accuracy under the per-example worst case over the
+    attack's losses unless ``loss`` names one. ``random_state`` (default 0)
+    makes every candidate face the same random starts. Usable alone
     (``scoring=scorer``) or in a multi-metric dict beside clean accuracy.
+    Pipelines of scalers ending in an sk_guessfirst estimator are scored with
+    their scalers inside the attacked function.
 
     Examples
     --------
@@ -57,11 +77,11 @@ def make_adversarial_scorer(
     ...     {"ie_lambda": [0.0, 0.01], "sigma": ["median", 1.0]},
     ...     scoring={"clean": "accuracy", "pgd": scorer}, refit="pgd")
     """
-    from ._attacks import check_attack
-    from ._metrics import MODES, _check_eps
-
-    check_attack(attack)
-    _check_eps(eps)
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
-    return AdversarialScorer(attack, eps, mode, substitute, attack_params)
+    spec = check_attack(attack)
+    check_eps(eps)
+    check_mode(mode, spec)
+    check_loss(loss, spec)
+    check_view(view)
+    spec.parameters(eps, attack_params)  # unknown names raise here
+    params = {**attack_params, "random_state": random_state}
+    return AdversarialScorer(attack, eps, mode, substitute, loss, view, params)

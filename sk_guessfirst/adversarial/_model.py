@@ -1,0 +1,277 @@
+"""The function an attacker differentiates: a frozen snapshot of a fitted estimator.
+
+Every attack library (ART, AutoAttack, Foolbox) sees the same torch module:
+inputs in the estimator's sample layout (n, C, H, W) or (n, D), in the pixel
+range, mapped to the K outputs of the chosen *view* (what the attacker is
+handed; the raw scores by default). A Pipeline's scalers are folded into the
+module, so its transform is part of the attacked function.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
+from sklearn.utils.validation import check_is_fitted
+from torch import Tensor, nn
+
+from .._base import GuessFirstNet, resolve_device
+from ..objectives import F_DIVERGENCES, predict_proba_from_scores
+
+# What the attacker is handed (issue "attacker's view"); each maps the raw
+# scores V of a fitted net to the K outputs the attack's loss is applied to.
+VIEWS = {
+    "scores": "the raw scores V (hypothesis scores or logits): the honest default",
+    "activated": "g(V), the objective's output activation (identity for dv, "
+    "energy and the baselines)",
+    "sigmoid": "sigmoid(V)",
+    "clipped-log-proba": "log of p(k|x) clipped to [1e-7, 1] (what a Keras-style "
+    "cross-entropy on probabilities differentiates)",
+}
+PROBA_FLOOR = 1e-7
+
+
+def _objective(net):
+    return getattr(net, "objective", None)
+
+
+def _apply_view(scores: Tensor, view: str, objective) -> Tensor:
+    if view == "scores":
+        return scores
+    if view == "activated":
+        fd = F_DIVERGENCES.get(objective)
+        return scores if fd is None else fd.g(scores)
+    if view == "sigmoid":
+        return torch.sigmoid(scores)
+    if objective is None or objective in ("dv", "energy"):
+        proba = torch.softmax(scores, dim=1)
+    else:
+        proba = predict_proba_from_scores(scores, objective)
+    return torch.log(proba.clamp(PROBA_FLOOR, 1.0))
+
+
+class Affine(nn.Module):
+    """``x * scale + offset`` on flat features: a fitted scaler, in torch."""
+
+    def __init__(self, scale, offset):
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(scale, dtype=torch.float32))
+        self.register_buffer("offset", torch.as_tensor(offset, dtype=torch.float32))
+
+    def forward(self, x):
+        flat = x.reshape(len(x), -1) * self.scale + self.offset
+        return flat.reshape(x.shape)
+
+
+def _scaler_as_affine(step):
+    """(scale, offset) of a fitted scaler, or None if it is not one we can fold."""
+    if step is None or step == "passthrough":
+        return 1.0, 0.0
+    if isinstance(step, StandardScaler):
+        scale = 1.0 / step.scale_ if step.scale_ is not None else 1.0
+        mean = step.mean_ if step.mean_ is not None else 0.0
+        return scale, -np.asarray(mean) * scale
+    if isinstance(step, MinMaxScaler):
+        if step.clip:
+            return None  # clipping is not affine
+        return step.scale_, step.min_
+    if isinstance(step, MaxAbsScaler):
+        return 1.0 / step.scale_, 0.0
+    return None
+
+
+@dataclass
+class Target:
+    """A fitted sk_guessfirst net, and the folded transform of its Pipeline."""
+
+    estimator: object  # what the user passed: the net or the Pipeline
+    net: GuessFirstNet
+    transform: nn.Module | None = None
+
+    @property
+    def classes_(self):
+        return self.net.classes_
+
+    @property
+    def input_shape(self):
+        return tuple(self.net.input_shape_)
+
+    def encode(self, y, name="y"):
+        """Labels to indices 0..K-1, refusing labels the model does not know."""
+        y = np.asarray(y)
+        unknown = np.setdiff1d(y, self.classes_)
+        if len(unknown):
+            raise ValueError(
+                f"{name} contains labels {unknown[:5].tolist()} that the model was not "
+                f"fitted on (classes_ = {self.classes_.tolist()})"
+            )
+        return np.searchsorted(self.classes_, y)
+
+    def predict(self, X):
+        return self.estimator.predict(np.asarray(X, dtype=np.float32))
+
+    def as_input(self, X):
+        """X reshaped to (n, *input_shape), the layout attacks see."""
+        X = np.asarray(X, dtype=np.float32)
+        return X.reshape(len(X), *self.input_shape)
+
+
+def resolve_target(estimator) -> Target:
+    """Check that ``estimator`` is a fitted sk_guessfirst net, or a Pipeline of
+    foldable scalers ending in one; return it as a :class:`Target`."""
+    if isinstance(estimator, Target):
+        return estimator
+    if isinstance(estimator, Pipeline):
+        check_is_fitted(estimator)
+        *steps, (_, net) = estimator.steps
+        scale, offset = 1.0, 0.0
+        for name, step in steps:
+            affine = _scaler_as_affine(step)
+            if affine is None:
+                raise TypeError(
+                    f"Pipeline step {name!r} ({type(step).__name__}) cannot be part of "
+                    "an attacked function: only StandardScaler, MinMaxScaler "
+                    "(clip=False), MaxAbsScaler and 'passthrough' are differentiable "
+                    "here. Transform X before the attack, or drop the step."
+                )
+            s, o = affine
+            scale, offset = scale * np.asarray(s), np.asarray(offset) * s + o
+        target = resolve_target(net)
+        target.estimator = estimator
+        if steps:
+            n = math.prod(target.input_shape)
+            target.transform = Affine(
+                np.broadcast_to(scale, (n,)).copy(), np.broadcast_to(offset, (n,)).copy()
+            )
+        return target
+    if not isinstance(estimator, GuessFirstNet):
+        raise TypeError(
+            "expected a fitted sk_guessfirst estimator "
+            "(HypothesisConditionedClassifier, CNNClassifier, VIBClassifier, "
+            "LeNet5Classifier) or a Pipeline ending in one, got "
+            f"{type(estimator).__name__}"
+        )
+    check_is_fitted(estimator)
+    return Target(estimator, estimator)
+
+
+class AttackedFunction(nn.Module):
+    """inputs -> K outputs of ``view``: what every attack library differentiates."""
+
+    def __init__(self, module, view="scores", objective=None, transform=None, eot=0):
+        super().__init__()
+        self.module = module
+        self.view = view
+        self.objective = objective
+        self.transform = transform
+        self.eot = eot
+
+    def forward(self, x):
+        if self.transform is not None:
+            x = self.transform(x)
+        # VIB: the mean encoder (eot=0), or the expectation over
+        # transformation, the log of the mean class probability over draws
+        if hasattr(self.module, "encode"):
+            scores = self.module(x, n_samples=self.eot)
+        else:
+            scores = self.module(x)
+        return _apply_view(scores, self.view, self.objective)
+
+
+def check_view(view):
+    if view not in VIEWS:
+        raise ValueError(f"view must be one of {sorted(VIEWS)}, got {view!r}")
+    return view
+
+
+def attacked_function(estimator, *, view="scores", eot_samples=0):
+    """The frozen, eval-mode torch module an attacker differentiates.
+
+    A deep copy of the fitted network (BatchNorm on its running statistics,
+    no parameter requires grad), so training the estimator further never
+    changes it, and attacking it never touches the estimator.
+    """
+    target = resolve_target(estimator)
+    check_view(view)
+    if eot_samples and not hasattr(target.net.module_, "encode"):
+        raise ValueError("eot_samples applies to VIBClassifier only")
+    module = copy.deepcopy(target.net.module_).eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    transform = copy.deepcopy(target.transform)
+    fn = AttackedFunction(module, view, _objective(target.net), transform, eot_samples)
+    return fn.eval().to(device_of(target))
+
+
+def device_of(target: Target) -> str:
+    return resolve_device(target.net.device) or "cpu"
+
+
+class MarginLoss(nn.Module):
+    """Carlini-Wagner margin on the K outputs, for attacks to *maximise*:
+    ``max_{j != y} o_j - o_y`` averaged over the batch.
+
+    Takes labels as indices or one-hot rows (ART hands custom losses one-hot
+    labels). Unlike cross-entropy it does not saturate when one output
+    dominates, which is what makes it the adaptive loss for hypothesis scores.
+    """
+
+    def forward(self, outputs, y):
+        if y.dim() == 2:
+            y = y.argmax(1)
+        y = y.long()
+        true = outputs.gather(1, y.view(-1, 1)).squeeze(1)
+        others = outputs.masked_fill(F.one_hot(y, outputs.shape[1]).bool(), -torch.inf)
+        return (others.max(1).values - true).mean()
+
+
+LOSSES = {
+    "ce": "cross-entropy on the K outputs (softmax over hypotheses)",
+    "margin": "Carlini-Wagner margin max_{j != y} o_j - o_y on the K outputs",
+}
+
+
+def check_X_in_range(X, clip_values, name="X"):
+    X = np.asarray(X, dtype=np.float32)
+    X = X.reshape(len(X), -1)
+    lo, hi = clip_values
+    if len(X) and (X.min() < lo - 1e-6 or X.max() > hi + 1e-6):
+        raise ValueError(
+            f"{name} lies in [{X.min():.3g}, {X.max():.3g}], outside clip_values "
+            f"{tuple(clip_values)}: attacks assume inputs in the valid range (scale "
+            "images to [0, 1], or pass clip_values)"
+        )
+    return X
+
+
+def check_clip_values(clip_values):
+    lo, hi = (float(v) for v in clip_values)
+    if not lo < hi:
+        raise ValueError(
+            f"clip_values must be (min, max) with min < max, got {clip_values}"
+        )
+    return lo, hi
+
+
+def check_Xy(target, X, y, clip_values):
+    """Validated flat X in range and encoded y, with errors that name the argument."""
+    X = check_X_in_range(X, clip_values)
+    y = np.asarray(y)
+    if y.ndim != 1 or len(y) != len(X):
+        raise ValueError(
+            f"y must be 1-D with one label per row of X: X has {len(X)} rows, "
+            f"y has shape {y.shape}"
+        )
+    n_features = math.prod(target.input_shape)
+    if X.shape[1] != n_features:
+        raise ValueError(
+            f"X has {X.shape[1]} features per sample, but the model was fitted on "
+            f"{n_features} (input_shape {target.input_shape})"
+        )
+    return X, y, target.encode(y)
