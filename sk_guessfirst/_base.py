@@ -428,7 +428,9 @@ class GuessFirstNet(NeuralNetClassifier):
         # With random_state set, sampling at prediction (VIB's draws of z)
         # is reproducible, and never advances the training RNG stream.
         seeded = (
-            nullcontext() if self.random_state is None else _forked_rng(self._torch_seed())
+            nullcontext()
+            if self.random_state is None
+            else _forked_rng(self._torch_seed())
         )
         with self._resolved_device(), seeded:
             yield from super().forward_iter(X, training=training, device=device)

@@ -55,7 +55,11 @@ def batch_iterator(dataset, batch_size=1, shuffle=False, drop_last=False, **kwar
     tensors = None if set(kwargs) - _OWN_OPTIONS else _tensors_of(dataset)
     if tensors is None:
         return DataLoader(
-            dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, **kwargs
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            **kwargs,
         )
     return TensorBatches(*tensors, batch_size, shuffle=shuffle, drop_last=drop_last)
 

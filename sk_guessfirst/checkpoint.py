@@ -30,11 +30,13 @@ _RESUMABLE_CHANGES = {"max_epochs", "callbacks", "verbose", "device", "warm_star
 
 
 def data_fingerprint(X, y) -> str:
-    """A hash of the training data, so that a checkpoint is never resumed on other data."""
+    """A hash of the training data: a checkpoint is never resumed on other data."""
     return joblib.hash((X, y))
 
 
-def _training_params(estimator) -> dict:
+def training_params(estimator) -> dict:
+    """The parameters a trained model depends on (not how long, where, or how
+    verbosely it trained)."""
     params = estimator.get_params(deep=False)
     return {k: v for k, v in params.items() if k not in _RESUMABLE_CHANGES}
 
@@ -141,12 +143,16 @@ def _check_resumable(estimator, state, data, path):
             f"{path} holds a {type(saved).__name__}, not a {type(estimator).__name__}; "
             "delete it or choose another checkpoint path"
         )
-    ours, theirs = _training_params(estimator), _training_params(saved)
+    ours, theirs = training_params(estimator), training_params(saved)
     differ = sorted(
-        k for k in ours.keys() | theirs.keys() if joblib.hash(ours.get(k)) != joblib.hash(theirs.get(k))
+        k
+        for k in ours.keys() | theirs.keys()
+        if joblib.hash(ours.get(k)) != joblib.hash(theirs.get(k))
     )
     if differ:
-        changes = ", ".join(f"{k}: {theirs.get(k)!r} -> {ours.get(k)!r}" for k in differ)
+        changes = ", ".join(
+            f"{k}: {theirs.get(k)!r} -> {ours.get(k)!r}" for k in differ
+        )
         raise ValueError(
             f"{path} was trained with other parameters ({changes}); only "
             f"{sorted(_RESUMABLE_CHANGES)} may change on resume. Delete it or "

@@ -1,11 +1,13 @@
-"""Command line: ``sk-guessfirst reproduce`` and ``sk-guessfirst bench``."""
+"""Command line: ``sk-guessfirst reproduce``, ``sk-guessfirst tune`` and
+``sk-guessfirst bench``."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
-DEFAULT_EPOCHS = {"digits": 30, "mnist": 5, "fashion-mnist": 5}
+EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 
 
 def _positive_int(text):
@@ -20,67 +22,125 @@ def _positive_int(text):
     return value
 
 
+def _finite(text, *, low=None, strict=False, what="a number"):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"expected a finite number, got {text!r}")
+    if low is not None and (value <= low if strict else value < low):
+        bound = f"> {low}" if strict else f">= {low}"
+        raise argparse.ArgumentTypeError(f"expected {what} {bound}, got {value}")
+    return value
+
+
+def _ie_lambda(text):
+    return _finite(text, low=0.0, what="ie_lambda, a number")
+
+
 def _sigma(text):
     if text == "median":
         return text
     try:
-        value = float(text)
-    except ValueError:
+        return _finite(text, low=0.0, strict=True, what="sigma: 'median' or a number")
+    except argparse.ArgumentTypeError as exc:
         raise argparse.ArgumentTypeError(
-            f"sigma must be 'median' or a number > 0, got {text!r}"
-        ) from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"sigma must be > 0, got {value}")
-    return value
+            f"sigma must be 'median' or a number > 0 ({exc})"
+        )
+
+
+def _device(text):
+    from ._base import resolve_device
+
+    try:
+        resolve_device(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def build_parser():
+    from . import __version__
+    from .reproduce import BUDGETS, MODELS, PROTOCOL
+
     parser = argparse.ArgumentParser(
         prog="sk-guessfirst",
         description="Hypothesis-conditioned ('Guess First') classifiers: reproduce the "
-        "paper's experiment, or run the benchmarks.",
+        "paper's experiment, tune the IE regulariser, or run the benchmarks.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
     rep = sub.add_parser(
         "reproduce",
         help="train the paper's six models and a substitute, attack them, write tables "
-        "and plots",
+        "and plots (resumable)",
         description="Train CNN, VIB, C-DV, C-JS, C-DV-IE, C-JS-IE and a LeNet-5 "
-        "substitute; "
-        "run FGSM/PGD (eps 0.15, 0.30) and C&W (L2 2.0), white- and black-box; write "
-        "results.md/.csv, curves_*.png and report.md to --out.",
+        "substitute; attack them white- and black-box (FGSM, PGD, PGD-L2 with "
+        "cross-entropy and margin losses, C&W, AutoAttack standard), draw "
+        "minimal-perturbation curves and run the gradient-masking checklist. "
+        "Stopped at any moment, the same command resumes from the last complete "
+        "epoch and evaluation cell.",
     )
     rep.add_argument(
         "--dataset",
-        choices=sorted(DEFAULT_EPOCHS),
+        choices=("digits", "mnist", "fashion-mnist"),
         default="digits",
         help="default: digits, embedded in scikit-learn (no files needed)",
+    )
+    rep.add_argument(
+        "--budget",
+        choices=sorted(BUDGETS),
+        default="quick",
+        help="; ".join(f"{b.name}: {b.summary}" for b in BUDGETS.values())
+        + " (default: quick)",
     )
     rep.add_argument(
         "--epochs",
         type=_positive_int,
         default=None,
-        help="training epochs per model (default: 30 digits, 5 MNIST and "
-        "Fashion-MNIST; the paper used 200)",
+        help="training epochs per model (default: the budget's; the paper used "
+        "200). Raising it on a finished run trains its models further.",
     )
     rep.add_argument(
         "--n-eval",
         type=_positive_int,
-        default=200,
-        help="test images attacked (default 200)",
+        default=None,
+        help="test images attacked (default: the budget's)",
     )
     rep.add_argument(
         "--n-train",
         type=_positive_int,
         default=None,
-        help="use a random subset of the training set (default: all)",
+        help="train on a random subset of this size (default: the whole training set)",
     )
-    rep.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    rep.add_argument("--seed", type=int, default=0)
-    rep.add_argument("--ie-lambda", type=float, default=0.01)
-    rep.add_argument("--sigma", type=_sigma, default="median")
-    rep.add_argument("--batch-size", type=_positive_int, default=250)
+    rep.add_argument(
+        "--device",
+        type=_device,
+        default="auto",
+        help="auto (CUDA when available), cpu, cuda or cuda:N",
+    )
+    rep.add_argument(
+        "--seed", type=int, default=0, help="seed of every model and attack"
+    )
+    rep.add_argument(
+        "--ie-lambda",
+        type=_ie_lambda,
+        default=0.01,
+        help="weight of the IE regulariser in C-DV-IE and C-JS-IE (default 0.01)",
+    )
+    rep.add_argument(
+        "--sigma",
+        type=_sigma,
+        default="median",
+        help="MMD kernel bandwidth: 'median' (default) or a number > 0",
+    )
+    rep.add_argument(
+        "--batch-size", type=_positive_int, default=250, help="training batch (250)"
+    )
     rep.add_argument(
         "--out", default=None, help="output folder (default: results/<dataset>)"
     )
@@ -93,14 +153,28 @@ def build_parser():
     rep.add_argument(
         "--force",
         action="store_true",
-        help="overwrite a finished run in --out and retrain its models",
+        help="start over: delete the models and results in --out",
     )
     rep.add_argument(
         "--attacks",
         nargs="+",
-        default=["fgsm", "pgd", "cw", "pgd-l2"],
-        choices=["fgsm", "pgd", "cw", "pgd-l2"],
-        help="attacks of the protocol to run (default: all)",
+        default=None,
+        choices=sorted({a for a, _ in PROTOCOL}),
+        help="rows of the protocol to run (default: all)",
+    )
+    rep.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        choices=list(MODELS),
+        help="models to train and evaluate (default: all; the substitute always)",
+    )
+    rep.add_argument(
+        "--keep-epochs",
+        nargs="+",
+        type=_positive_int,
+        default=(),
+        help="keep a copy of every model at these epochs (e.g. 3 10 25)",
     )
     rep.add_argument(
         "--no-curves", action="store_true", help="skip the minimal-perturbation curves"
@@ -118,36 +192,22 @@ def build_parser():
         nargs="+",
         default=["inference", "epoch", "attack", "data"],
         choices=["inference", "epoch", "attack", "data"],
+        help="which benchmarks to run (default: all)",
     )
-    bench.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    bench.add_argument("--data-home", default=None)
+    bench.add_argument(
+        "--device", type=_device, default="auto", help="auto, cpu, cuda or cuda:N"
+    )
+    bench.add_argument("--data-home", default=None, help="folder holding MNIST")
     return parser
 
 
-def main(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    from ._base import resolve_device
+def _settings(args):
+    from .reproduce import Settings
 
-    if args.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            parser.error(
-                "--device cuda: no CUDA device is available here (use auto or cpu)"
-            )
-    device = resolve_device(args.device)
-    if args.command == "bench":
-        from .benchmarks import run_all
-
-        run_all(tuple(args.which), device=device, data_home=args.data_home)
-        return 0
-
-    from .reproduce import Settings, reproduce
-
-    settings = Settings(
+    return Settings(
         dataset=args.dataset,
-        epochs=args.epochs or DEFAULT_EPOCHS[args.dataset],
+        budget=args.budget,
+        epochs=args.epochs,
         n_eval=args.n_eval,
         n_train=args.n_train,
         seed=args.seed,
@@ -156,28 +216,69 @@ def main(argv=None):
         sigma=args.sigma,
         batch_size=args.batch_size,
         data_home=args.data_home,
-        attacks=tuple(args.attacks),
+        attacks=tuple(args.attacks) if args.attacks else None,
+        models=tuple(args.models) if args.models else None,
         curves=not args.no_curves,
         report=not args.no_report,
+        keep_epochs=tuple(sorted(set(args.keep_epochs))),
     )
-    if settings.ie_lambda < 0:
-        parser.error(f"--ie-lambda must be >= 0, got {settings.ie_lambda}")
+
+
+def _error(message):
+    print(f"sk-guessfirst: error: {message}", file=sys.stderr)
+    return 1
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            parser.error(
+                f"--device {args.device}: no CUDA device is available here (use auto "
+                "or cpu)"
+            )
+    if args.command == "bench":
+        from ._base import resolve_device
+        from .benchmarks import run_all
+
+        run_all(
+            tuple(args.which),
+            device=resolve_device(args.device),
+            data_home=args.data_home,
+        )
+        return 0
+
+    from .reproduce import reproduce
+
+    out = args.out or f"results/{args.dataset}"
     try:
         reproduce(
-            settings,
-            args.out or f"results/{args.dataset}",
+            _settings(args),
+            out,
             force=args.force,
             verbose=0 if args.quiet else 1,
             download=args.download,
         )
-    except (FileNotFoundError, FileExistsError, PermissionError) as exc:
-        print(f"sk-guessfirst: error: {exc}", file=sys.stderr)
-        if isinstance(exc, FileNotFoundError) and "--download" not in str(exc):
+    except KeyboardInterrupt:
+        print(
+            "\nsk-guessfirst: interrupted. Every finished epoch and evaluation cell is "
+            f"saved in {out}; run the same command to resume.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+    except FileNotFoundError as exc:
+        code = _error(exc)
+        if "--download" not in str(exc):
             print(
                 "sk-guessfirst: hint: pass --download, or --data-home DIR",
                 file=sys.stderr,
             )
-        return 1
+        return code
+    except (FileExistsError, PermissionError, ValueError, OSError) as exc:
+        return _error(exc)
     return 0
 
 

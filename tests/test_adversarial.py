@@ -1,4 +1,4 @@
-"""Adversarial evaluation: the bridge, the registry, losses, AutoAttack, Foolbox, report."""
+"""Adversarial evaluation: bridge, registry, losses, AutoAttack, Foolbox, report."""
 
 import numpy as np
 import pytest
@@ -189,7 +189,12 @@ def test_autoattack_equals_a_direct_call_of_the_reference(hcc, digits):
     x_adv, _ = reference.run_standard_evaluation(x, torch.as_tensor(y))
     robust = hcc.predict(x_adv.reshape(len(X), -1).numpy()) == y
     np.testing.assert_array_equal(ours.worst, robust & (hcc.predict(X) == y))
-    assert set(ours.details["accuracy_after"]) == {"apgd-ce", "apgd-t", "fab-t", "square"}
+    assert set(ours.details["accuracy_after"]) == {
+        "apgd-ce",
+        "apgd-t",
+        "fab-t",
+        "square",
+    }
     assert 0 < ours.accuracy < hcc.score(X, y)  # some survive, some do not
 
 
@@ -198,8 +203,9 @@ def test_autoattack_flags_are_collected(digits):
     vib = VIBClassifier(max_epochs=5, **FAST).fit(X, y)
     plain = evaluate_attack(vib, Xt[:20], yt[:20], attack="apgd-ce", eps=0.05)
     assert plain.flags == []  # the mean encoder is deterministic
-    eot = evaluate_attack(vib, Xt[:20], yt[:20], attack="apgd-ce", eps=0.05,
-                          eot_samples=4)
+    eot = evaluate_attack(
+        vib, Xt[:20], yt[:20], attack="apgd-ce", eps=0.05, eot_samples=4
+    )
     assert any("randomized defense" in flag for flag in eot.flags)
 
 
@@ -267,7 +273,13 @@ def test_black_box_trains_substitute_once(hcc, digits, monkeypatch):
     _substitute._SUBSTITUTES.clear()
     scores = [
         adversarial_accuracy(
-            hcc, Xt, yt, attack="pgd", eps=0.1, mode="black-box", substitute=(X, y),
+            hcc,
+            Xt,
+            yt,
+            attack="pgd",
+            eps=0.1,
+            mode="black-box",
+            substitute=(X, y),
             random_state=0,
         )
         for _ in range(2)
@@ -286,7 +298,11 @@ def test_black_box_trains_substitute_once(hcc, digits, monkeypatch):
         (dict(attack="deepfool", eps=0.1), ValueError, "unknown attack"),
         (dict(attack="pgd", eps=-0.1), ValueError, "eps must be"),
         (dict(attack="pgd", eps=0.1, mode="grey-box"), ValueError, "mode must be"),
-        (dict(attack="pgd", eps=0.1, mode="black-box"), ValueError, "needs a substitute"),
+        (
+            dict(attack="pgd", eps=0.1, mode="black-box"),
+            ValueError,
+            "needs a substitute",
+        ),
         (dict(attack="pgd", eps=0.1, loss="dlr"), ValueError, "runs with loss"),
         (dict(attack="pgd", eps=0.1, max_iters=10), ValueError, "unknown parameter"),
         (dict(attack="autoattack", eps=0.1, mode="black-box"), ValueError, "runs in"),
@@ -321,8 +337,9 @@ def test_art_instance_with_another_eps_is_refused(hcc, digits):
     from art.attacks.evasion import ProjectedGradientDescent
 
     _, _, Xt, yt = digits
-    attack = ProjectedGradientDescent(to_art(hcc), eps=0.3, eps_step=0.05, max_iter=5,
-                                      verbose=False)
+    attack = ProjectedGradientDescent(
+        to_art(hcc), eps=0.3, eps_step=0.05, max_iter=5, verbose=False
+    )
     with pytest.raises(ValueError, match="eps=0.3, but eps=0.1"):
         adversarial_accuracy(hcc, Xt, yt, attack=attack, eps=0.1)
     # eps=None takes the instance's; the instance is run as built
@@ -341,12 +358,14 @@ def test_scorer_checks_its_arguments_when_built():
 
 def test_pipelines_attack_through_their_scalers(digits):
     X, y, Xt, yt = digits
-    pipe = make_pipeline(StandardScaler(), HypothesisConditionedClassifier(
-        max_epochs=5, **FAST)).fit(X, y)
+    pipe = make_pipeline(
+        StandardScaler(), HypothesisConditionedClassifier(max_epochs=5, **FAST)
+    ).fit(X, y)
     fn = attacked_function(pipe)
     out = fn(torch.as_tensor(Xt[:8].reshape(8, 1, 8, 8), dtype=torch.float32))
-    np.testing.assert_allclose(out.numpy(), pipe.decision_function(Xt[:8]), rtol=1e-3,
-                               atol=1e-3)
+    np.testing.assert_allclose(
+        out.numpy(), pipe.decision_function(Xt[:8]), rtol=1e-3, atol=1e-3
+    )
     search = GridSearchCV(
         pipe,
         {"hypothesisconditionedclassifier__ie_lambda": [0.0, 0.01]},
@@ -358,7 +377,10 @@ def test_pipelines_attack_through_their_scalers(digits):
     with pytest.raises(TypeError, match="'pca'.*cannot be part of"):
         adversarial_accuracy(
             make_pipeline(PCA(10), CNNClassifier(max_epochs=1, **FAST)).fit(X, y),
-            Xt, yt, attack="pgd", eps=0.1,
+            Xt,
+            yt,
+            attack="pgd",
+            eps=0.1,
         )
 
 
@@ -386,8 +408,10 @@ def test_cross_validate_with_scorer(digits):
         X[:400],
         y[:400],
         cv=2,
-        scoring={"clean": "accuracy",
-                 "fgsm": make_adversarial_scorer(attack="fgsm", eps=0.05)},
+        scoring={
+            "clean": "accuracy",
+            "fgsm": make_adversarial_scorer(attack="fgsm", eps=0.05),
+        },
     )
     assert np.all(out["test_fgsm"] < out["test_clean"])
 
@@ -441,8 +465,9 @@ def test_report_on_an_undefended_cnn(cnn, digits):
 
 def test_report_flags_masked_gradients(saturated, digits):
     _, _, Xt, yt = digits
-    report = robustness_report(saturated, Xt[:40], yt[:40], eps=0.1,
-                               attack_params=LIGHT_REPORT)
+    report = robustness_report(
+        saturated, Xt[:40], yt[:40], eps=0.1, attack_params=LIGHT_REPORT
+    )
     flagged = {c.name for c in report.flags}
     assert "input gradients usable" in flagged
     assert "cross-entropy and margin losses agree" in flagged

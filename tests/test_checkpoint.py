@@ -7,7 +7,9 @@ from skorch.callbacks import Callback
 from sk_guessfirst import HypothesisConditionedClassifier, VIBClassifier
 from sk_guessfirst.checkpoint import fit_or_resume, load_checkpoint, snapshot_path
 
-FAST = dict(batch_size=16, random_state=0, device="cpu", module__hidden_units=(16, 16, 8))
+FAST = dict(
+    batch_size=16, random_state=0, device="cpu", module__hidden_units=(16, 16, 8)
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,9 @@ def test_more_epochs_continue_a_finished_run(data, tmp_path):
     est = HypothesisConditionedClassifier(max_epochs=2, **FAST)
     fit_or_resume(est, X, y, path, keep_epochs=(1, 2))
     longer = fit_or_resume(est.set_params(max_epochs=4), X, y, path)
-    assert_same_model(longer, HypothesisConditionedClassifier(max_epochs=4, **FAST).fit(X, y))
+    assert_same_model(
+        longer, HypothesisConditionedClassifier(max_epochs=4, **FAST).fit(X, y)
+    )
     # fewer epochs than the checkpoint holds: the kept copy of that epoch
     assert snapshot_path(path, 2).exists() and not snapshot_path(path, 3).exists()
     two = fit_or_resume(est.set_params(max_epochs=2), X, y, path)

@@ -1,49 +1,129 @@
-"""The command-line program: reproduce end to end (tiny), resume, errors; bench."""
+"""The command line: reproduce (tiny), kill and resume, Ctrl-C, errors; bench."""
 
 import csv
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from sk_guessfirst.cli import main
 
-TINY = ["--epochs", "1", "--n-eval", "12", "--device", "cpu", "--quiet"]
+# A tiny run: 300 digits, 3 epochs, 20 attacked images, one fixed-budget
+# attack of each library path (ART, Foolbox minimal) and one curve.
+TINY = [
+    "--n-train", "300", "--epochs", "3", "--n-eval", "20", "--device", "cpu",
+    "--attacks", "pgd", "cw", "--no-report",
+]  # fmt: skip
+
+
+def _cli(out, *extra):
+    return [sys.executable, "-m", "sk_guessfirst", "reproduce", *TINY, "--out",
+            str(out), *extra]  # fmt: skip
+
+
+def _table(out):
+    """results.csv without its timing column."""
+    with open(Path(out) / "results.csv") as f:
+        return [
+            {k: v for k, v in row.items() if k != "seconds"}
+            for row in csv.DictReader(f)
+        ]
+
+
+def _wait_for(proc, condition, timeout=300):
+    start = time.monotonic()
+    while not condition():
+        if proc.poll() is not None:
+            return False
+        if time.monotonic() - start > timeout:
+            raise TimeoutError("the run never reached the kill point")
+        time.sleep(0.05)
+    return True
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    out = tmp_path_factory.mktemp("whole") / "run"
+    done = subprocess.run(_cli(out), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    return out, done.stdout
 
 
 @pytest.mark.slow
-def test_reproduce_writes_results_and_resumes(tmp_path, capsys):
+def test_killed_runs_resume_to_the_uninterrupted_table(uninterrupted, tmp_path):
+    """SIGKILL at a random epoch of a random model, then at a random evaluation
+    cell; each time the same command resumes; the table is identical."""
+    reference, _ = uninterrupted
     out = tmp_path / "run"
-    # first run: the attack table and curves; the report comes with the resume
-    # below, so each expensive phase runs once (the report is tested directly
-    # in test_adversarial)
-    first = [*TINY, "--attacks", "fgsm", "cw", "--no-report", "--out", str(out)]
-    assert main(["reproduce", *first]) == 0
+    rng = random.Random(os.environ.get("PYTEST_SEED", 0))
+    model = rng.choice(["CNN", "C-DV", "C-JS-IE", "VIB"])
+    epoch = rng.choice([1, 2])
+    n_cells = rng.randint(2, 12)
+
+    def checkpoint_written():
+        path = out / "models" / f"{model}.ckpt"
+        return path.exists() and path.stat().st_size > 0 and _epochs(path) >= epoch
+
+    def cells_written():
+        return len(list((out / "cells").rglob("*.pkl"))) >= n_cells
+
+    for condition in (checkpoint_written, cells_written):
+        proc = subprocess.Popen(
+            _cli(out), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        reached = _wait_for(proc, condition)
+        proc.kill()  # SIGKILL: no cleanup runs
+        proc.wait()
+        assert reached, f"run ended before the kill point: {proc.stderr.read()}"
+        assert not (out / "results.md").exists()
+    done = subprocess.run(_cli(out), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "(stored)" in done.stdout  # finished cells were not recomputed
+    assert _table(out) == _table(reference)
+
+
+def _epochs(path):
+    from sk_guessfirst.checkpoint import load_checkpoint
+
+    try:
+        return len(load_checkpoint(path).history)
+    except ValueError:
+        return 0
+
+
+@pytest.mark.slow
+def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
+    out, stdout = uninterrupted
     for name in (
         "results.md",
         "results.csv",
         "results.rst",
-        "curves_fgsm.png",
-        "curves_pgd.png",
         "run.json",
+        "curves_linf_white-box.png",
+        "curves_linf_black-box.png",
+        "curves_l2_white-box.png",
     ):
         assert (out / name).is_file(), name
     assert not (out / "report.md").exists()
-    assert len(list((out / "models").glob("*.joblib"))) == 7
+    assert len(list((out / "models").glob("*.ckpt"))) == 7
     table = (out / "results.md").read_text()
     for row in (
         "clean",
-        "FGSM black",
-        "FGSM white",
+        "PGD black",
+        "PGD white",
         "C&W white",
         "worst L-inf white",
         "worst L2 black",
     ):
         assert f"| {row} |" in table, row
-    assert "PGD white" not in table  # only the attacks asked for
-    with open(out / "results.csv") as f:
-        rows = list(csv.DictReader(f))
+    assert "| FGSM" not in table  # only the attacks asked for
+    assert "training images=300" in table and "attacked test images=20" in table
+    rows = _table(out)
     assert {r["model"] for r in rows} == {
         "CNN",
         "C-DV",
@@ -52,61 +132,77 @@ def test_reproduce_writes_results_and_resumes(tmp_path, capsys):
         "C-JS-IE",
         "VIB",
     }
-    assert all(0 <= float(r["accuracy"]) <= 100 for r in rows)
+    # PGD rows: the worst case over both losses, each loss listed
+    pgd = [
+        r
+        for r in rows
+        if r["attack"] == "pgd"
+        and r["model"] == "CNN"
+        and r["mode"] == "white-box"
+        and r["eps"] == "0.15"
+    ]
+    by_loss = {r["loss"]: float(r["accuracy"]) for r in pgd}
+    assert set(by_loss) == {"worst", "ce", "margin"}
+    assert by_loss["worst"] <= min(by_loss["ce"], by_loss["margin"])
+    assert "epoch 3/3" in stdout and "ETA" in stdout
 
     # a finished run is never silently overwritten
-    assert main(["reproduce", *first]) == 1
+    args = ["reproduce", *TINY, "--out", str(out), "--quiet"]
+    assert main(args) == 1
     assert "already holds a finished run" in capsys.readouterr().err
+    # a model trained with other settings is never resumed with new ones
+    assert main([*args, "--ie-lambda", "0.5"]) == 1
+    err = capsys.readouterr().err
+    assert "ie_lambda: 0.01 -> 0.5" in err and "C-DV-IE.ckpt" in err
 
-    # an interrupted run (no results.md) resumes from the saved models
-    (out / "results.md").unlink()
-    before = {p.name: p.stat().st_mtime_ns for p in (out / "models").iterdir()}
-    resume = [
-        "--epochs",
-        "1",
-        "--n-eval",
-        "12",
-        "--device",
-        "cpu",
-        "--attacks",
-        "fgsm",
-        "--no-curves",
-        "--out",
-        str(out),
-    ]
-    assert main(["reproduce", *resume]) == 0
-    assert "loaded from" in capsys.readouterr().out
-    after = {p.name: p.stat().st_mtime_ns for p in (out / "models").iterdir()}
-    assert before == after
-    assert "## C-JS-IE" in (out / "report.md").read_text()
 
-    # other training settings in the same folder are refused
-    (out / "results.md").unlink()
-    assert (
-        main(
-            [
-                "reproduce",
-                "--epochs",
-                "2",
-                "--n-eval",
-                "12",
-                "--quiet",
-                "--out",
-                str(out),
-            ]
-        )
-        == 1
+@pytest.mark.slow
+def test_more_epochs_continue_a_finished_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    small = ["reproduce", "--n-train", "200", "--n-eval", "10", "--device", "cpu",
+             "--attacks", "fgsm", "--no-curves", "--no-report", "--out", str(out),
+             "--keep-epochs", "1"]  # fmt: skip
+    assert main([*small, "--epochs", "1"]) == 0
+    assert main([*small, "--epochs", "2"]) == 0
+    text = capsys.readouterr().out
+    assert "CNN: epoch 2/2" in text and "CNN: epoch 1/2" not in text
+    from sk_guessfirst.checkpoint import load_checkpoint
+
+    assert len(load_checkpoint(out / "models" / "CNN.ckpt").history) == 2
+    assert (out / "models" / "CNN.epoch1.ckpt").exists()
+    assert "epochs=2" in (out / "results.md").read_text()
+
+
+@pytest.mark.slow
+def test_ctrl_c_exits_130_and_leaves_only_complete_epochs(tmp_path):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        _cli(out, "--epochs", "50"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    assert "other settings" in capsys.readouterr().err
+    ckpt = out / "models" / "CNN.ckpt"
+    assert _wait_for(proc, lambda: ckpt.exists() and _epochs(ckpt) >= 2)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=120) == 130
+    assert "run the same command to resume" in proc.stderr.read()
+    assert not (out / "results.md").exists()
+    assert 2 <= _epochs(ckpt) < 50
+    assert not list((out / "models").glob(".*.tmp"))
 
 
-def test_paper_numbers_beside_ours(tmp_path):
-    from sk_guessfirst.reproduce import Settings, _markdown
+def test_paper_numbers_beside_ours():
+    from sk_guessfirst.reproduce import Settings
+    from sk_guessfirst.reproduce._tables import Row, markdown
 
-    rows = [("PGD white", 0.3, [0.5] * 6)]
-    text = _markdown(Settings(dataset="mnist"), rows)
-    assert "| PGD white | 0.30 | 50.0 (0.0) | 50.0 (4.8) | 50.0 (29.7)" in text
-    assert "(" not in _markdown(Settings(dataset="digits"), rows).split("\n")[-2]
+    models = ["CNN", "C-DV", "C-JS"]
+    rows = [Row("pgd", "white-box", 0.3, dict.fromkeys(models, 0.5), {}, {})]
+    sizes = dict(train=10, eval=5, curve=5, report=5)
+    text = markdown(Settings(dataset="mnist").resolved(), sizes, models, rows, {}, {})
+    assert "| PGD white | 0.30 | 50.0 (0.0) | 50.0 (4.8) | 50.0 (29.7) |" in text
+    digits = markdown(Settings().resolved(), sizes, models, rows, {}, {})
+    assert "| PGD white | 0.30 | 50.0 | 50.0 | 50.0 |" in digits
 
 
 @pytest.mark.parametrize(
@@ -115,6 +211,11 @@ def test_paper_numbers_beside_ours(tmp_path):
         (["reproduce", "--epochs", "0"], "positive integer"),
         (["reproduce", "--dataset", "cifar"], "invalid choice"),
         (["reproduce", "--sigma", "-1"], "sigma must be"),
+        (["reproduce", "--ie-lambda", "nan"], "finite number"),
+        (["reproduce", "--ie-lambda", "-0.1"], "ie_lambda"),
+        (["reproduce", "--device", "tpu"], "device must be"),
+        (["reproduce", "--budget", "huge"], "invalid choice"),
+        (["reproduce", "--attacks", "deepfool"], "invalid choice"),
         (["frobnicate"], "invalid choice"),
     ],
 )
@@ -125,22 +226,21 @@ def test_bad_arguments(args, message, capsys):
     assert message in capsys.readouterr().err
 
 
+def test_version(capsys):
+    from sk_guessfirst import __version__
+
+    with pytest.raises(SystemExit) as info:
+        main(["--version"])
+    assert info.value.code == 0 and __version__ in capsys.readouterr().out
+
+
 def test_missing_data_says_how_to_get_it(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "home"))
-    code = main(
-        [
-            "reproduce",
-            "--dataset",
-            "mnist",
-            "--data-home",
-            str(tmp_path / "no"),
-            "--out",
-            str(tmp_path / "out"),
-            "--quiet",
-        ]
-    )
+    code = main(["reproduce", "--dataset", "mnist", "--data-home", str(tmp_path / "no"),
+                 "--out", str(tmp_path / "out"), "--quiet"])  # fmt: skip
     err = capsys.readouterr().err
     assert code == 1 and "not found" in err and "download" in err
+    assert "Traceback" not in err
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
@@ -161,19 +261,11 @@ def test_unwritable_out_file_in_the_way(tmp_path, capsys):
 
 def test_module_entry_point_and_bench():
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sk_guessfirst",
-            "bench",
-            "--which",
-            "inference",
-            "--device",
-            "cpu",
-        ],
+        [sys.executable, "-m", "sk_guessfirst", "bench", "--which", "inference",
+         "--device", "cpu"],
         capture_output=True,
         text=True,
         timeout=600,
-    )
+    )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "ratio hypothesis/CNN" in done.stdout and "naive/CNN" in done.stdout

@@ -312,7 +312,9 @@ def test_ie_gradient_reaches_only_regularised_layers():
     m = clf.module_.train()
     xt, yt = torch.as_tensor(X), torch.as_tensor(y)
     params = dict(m.named_parameters())
-    regularised = {n for n, p in params.items() if any(p is q for q in m.regularized_parameters())}
+    regularised = {
+        n for n, p in params.items() if any(p is q for q in m.regularized_parameters())
+    }
     # the reference: both gradients by hand (BatchNorm in train mode is deterministic)
     scores, z = m.forward_train(xt)
     objective = objective_loss(scores, yt, "dv")
@@ -320,7 +322,9 @@ def test_ie_gradient_reaches_only_regularised_layers():
     g_obj = torch.autograd.grad(objective, list(params.values()), retain_graph=True)
     g_ie = torch.autograd.grad(ie, list(params.values()), allow_unused=True)
     # the IE term does depend on the trunk: routing is what keeps it out
-    trunk_ie = [g for n, g in zip(params, g_ie) if n.startswith("trunk") and g is not None]
+    trunk_ie = [
+        g for n, g in zip(params, g_ie) if n.startswith("trunk") and g is not None
+    ]
     assert trunk_ie and any(float(g.abs().sum()) > 0 for g in trunk_ie)
 
     m.zero_grad()
@@ -365,7 +369,9 @@ def test_partial_fit_continues_the_training_stream_exactly(blobs, ie_lambda):
     part = pickle.loads(pickle.dumps(part))
     part.set_params(max_epochs=3).partial_fit(X, y)
     assert len(part.history) == 5
-    for a, b in zip(whole.module_.state_dict().values(), part.module_.state_dict().values()):
+    for a, b in zip(
+        whole.module_.state_dict().values(), part.module_.state_dict().values()
+    ):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     assert whole.history[:, "train_loss"] == part.history[:, "train_loss"]
     # a continuation is not a restart: re-seeding would replay epoch 1's batches

@@ -9,7 +9,12 @@ attack is described once in :data:`ATTACKS`.
 from ._art import to_art
 from ._attacks import ATTACKS, MODES, AttackSpec
 from ._curves import RobustnessCurve, robustness_curve, worst_case
-from ._evaluate import AttackResult, adversarial_accuracy, attack_examples, evaluate_attack
+from ._evaluate import (
+    AttackResult,
+    adversarial_accuracy,
+    attack_examples,
+    evaluate_attack,
+)
 from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer

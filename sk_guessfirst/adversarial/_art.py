@@ -88,7 +88,17 @@ def to_art(
 
 
 def art_attack(
-    spec, target, eps, *, loss, params, clip_values, view, eot_samples, batch_size, verbose
+    spec,
+    target,
+    eps,
+    *,
+    loss,
+    params,
+    clip_values,
+    view,
+    eot_samples,
+    batch_size,
+    verbose,
 ):
     """The ART attack of registry entry ``spec`` at ``eps`` on ``target``."""
     from ._attacks import _art_class

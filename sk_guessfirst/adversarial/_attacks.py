@@ -67,6 +67,7 @@ class AttackSpec:
     summary: str
     modes: tuple = MODES
     component: str | None = field(default=None)  # AutoAttack's own name
+    step_rule: Callable[[float, dict], dict] | None = None
 
     @property
     def norm_name(self):
@@ -82,13 +83,22 @@ class AttackSpec:
                 f"it takes {sorted(self.parameter_names())}"
             )
         params.update(overrides or {})
+        if self.step_rule is not None and "eps_step" not in (overrides or {}):
+            params.update(self.step_rule(eps, params))
         return params
 
     def parameter_names(self):
         if self.library == "art":
             cls = _art_class(self.name)
             names = set(inspect.signature(cls.__init__).parameters)
-            return names - {"self", "estimator", "classifier", "eps", "norm"}
+            return names - {
+                "self",
+                "estimator",
+                "classifier",
+                "eps",
+                "norm",
+                "batch_size",
+            }
         if self.library == "foolbox":
             cls = _foolbox_class(self.name)
             names = set(inspect.signature(cls.__init__).parameters) - {"self"}
@@ -97,10 +107,22 @@ class AttackSpec:
 
 
 def _pgd(eps):
-    return dict(eps_step=2.5 * float(eps) / 40, max_iter=40, num_random_init=1)
+    return dict(max_iter=40, num_random_init=1)
 
 
-AUTOATTACK_PARAMETERS = {"n_iter", "n_restarts", "n_target_classes", "n_queries", "seed"}
+def _pgd_step(eps, params):
+    """Madry et al.'s rule: steps of 2.5 eps / max_iter, so that the path can
+    cross the ball from any random start, for any number of iterations."""
+    return {"eps_step": 2.5 * float(eps) / params["max_iter"]}
+
+
+AUTOATTACK_PARAMETERS = {
+    "n_iter",
+    "n_restarts",
+    "n_target_classes",
+    "n_queries",
+    "seed",
+}
 # Minimal-perturbation attacks search budgets up to max_eps on a grid of
 # `grid` values where they need a line search: FGSM always, the others when
 # their perturbation is transferred from a substitute (black-box).
@@ -135,80 +157,163 @@ def _foolbox_class(name):
 
 _SPECS = [
     AttackSpec(
-        "fgsm", "FGSM", LINF, "art", ("ce", "margin"), False,
+        "fgsm",
+        "FGSM",
+        LINF,
+        "art",
+        ("ce", "margin"),
+        False,
         lambda eps: dict(eps_step=eps),
         "one signed-gradient step of size eps (Goodfellow et al.)",
     ),
     AttackSpec(
-        "pgd", "PGD", LINF, "art", ("ce", "margin"), False, _pgd,
+        "pgd",
+        "PGD",
+        LINF,
+        "art",
+        ("ce", "margin"),
+        False,
+        _pgd,
         "40 steps of 2.5 eps / 40 from one random start (Madry et al.)",
+        step_rule=_pgd_step,
     ),
     AttackSpec(
-        "pgd-l2", "PGD-L2", L2, "art", ("ce", "margin"), False, _pgd,
+        "pgd-l2",
+        "PGD-L2",
+        L2,
+        "art",
+        ("ce", "margin"),
+        False,
+        _pgd,
         "PGD in L2: 40 steps of 2.5 eps / 40 from one random start",
+        step_rule=_pgd_step,
     ),
     AttackSpec(
-        "cw", "C&W", L2, "foolbox", ("cw",), True,
-        lambda eps: dict(steps=100, binary_search_steps=9, stepsize=0.01,
-                         initial_const=0.001, **_line_search(10.0)),
-        "Carlini-Wagner L2, Foolbox's minimal-perturbation implementation "
-        "(its defaults: 9 binary-search steps x 100 iterations)",
+        "cw",
+        "C&W",
+        L2,
+        "foolbox",
+        ("cw",),
+        True,
+        lambda eps: dict(
+            steps=100,
+            binary_search_steps=9,
+            stepsize=0.01,
+            initial_const=0.01,
+            **_line_search(10.0),
+        ),
+        "Carlini-Wagner L2, Foolbox's minimal-perturbation implementation: "
+        "9 binary-search steps x 100 iterations from a constant of 0.01",
     ),
     AttackSpec(
-        "fgsm-search", "FGSM (line search)", LINF, "foolbox", ("ce",), True,
+        "fgsm-search",
+        "FGSM (line search)",
+        LINF,
+        "foolbox",
+        ("ce",),
+        True,
         lambda eps: _line_search(1.0),
         "FGSM direction, smallest eps on a grid of 101 values in [0, 1] that "
         "fools the model: the paper's Foolbox FGSM",
     ),
     AttackSpec(
-        "fmn-linf", "FMN L-inf", LINF, "foolbox", ("margin",), True,
+        "fmn-linf",
+        "FMN L-inf",
+        LINF,
+        "foolbox",
+        ("margin",),
+        True,
         lambda eps: dict(steps=100, **_line_search(1.0)),
         "Fast Minimum Norm L-inf (Pintor et al. 2021), 100 steps",
     ),
     AttackSpec(
-        "fmn-l2", "FMN L2", L2, "foolbox", ("margin",), True,
+        "fmn-l2",
+        "FMN L2",
+        L2,
+        "foolbox",
+        ("margin",),
+        True,
         lambda eps: dict(steps=100, **_line_search(10.0)),
         "Fast Minimum Norm L2, 100 steps",
     ),
     AttackSpec(
-        "ddn", "DDN", L2, "foolbox", ("ce",), True,
+        "ddn",
+        "DDN",
+        L2,
+        "foolbox",
+        ("ce",),
+        True,
         lambda eps: dict(steps=100, **_line_search(10.0)),
         "Decoupled Direction and Norm L2 (Rony et al. 2019), 100 steps",
     ),
     AttackSpec(
-        "apgd-ce", "APGD-CE", LINF, "autoattack", ("ce",), False,
+        "apgd-ce",
+        "APGD-CE",
+        LINF,
+        "autoattack",
+        ("ce",),
+        False,
         lambda eps: dict(n_iter=100, n_restarts=1, seed=0),
         "Auto-PGD on cross-entropy, 100 iterations (Croce & Hein 2020, reference code)",
-        modes=("white-box",), component="apgd-ce",
+        modes=("white-box",),
+        component="apgd-ce",
     ),
     AttackSpec(
-        "apgd-t", "APGD-T", LINF, "autoattack", ("dlr-targeted",), False,
+        "apgd-t",
+        "APGD-T",
+        LINF,
+        "autoattack",
+        ("dlr-targeted",),
+        False,
         lambda eps: dict(n_iter=100, n_restarts=1, n_target_classes=9, seed=0),
         "targeted Auto-PGD on the DLR loss, one run per target hypothesis "
         "(the 9 highest-scoring wrong ones), 100 iterations each",
-        modes=("white-box",), component="apgd-t",
+        modes=("white-box",),
+        component="apgd-t",
     ),
     AttackSpec(
-        "fab-t", "FAB-T", LINF, "autoattack", ("fab",), False,
+        "fab-t",
+        "FAB-T",
+        LINF,
+        "autoattack",
+        ("fab",),
+        False,
         lambda eps: dict(n_iter=100, n_restarts=1, n_target_classes=9, seed=0),
         "targeted FAB (Croce & Hein 2019), 9 target hypotheses",
-        modes=("white-box",), component="fab-t",
+        modes=("white-box",),
+        component="fab-t",
     ),
     AttackSpec(
-        "square", "Square", LINF, "autoattack", ("margin",), False,
+        "square",
+        "Square",
+        LINF,
+        "autoattack",
+        ("margin",),
+        False,
         lambda eps: dict(n_queries=5000, n_restarts=1, seed=0),
         "Square attack, gradient-free, 5000 queries (Andriushchenko et al. 2020)",
-        modes=("white-box",), component="square",
+        modes=("white-box",),
+        component="square",
     ),
     AttackSpec(
-        "autoattack", "AutoAttack", LINF, "autoattack", ("ensemble",), False,
+        "autoattack",
+        "AutoAttack",
+        LINF,
+        "autoattack",
+        ("ensemble",),
+        False,
         lambda eps: dict(version="standard", seed=0),
         "AutoAttack standard: APGD-CE, APGD-T (9 targets), FAB-T (9 targets), "
         "Square (5000 queries), per-example worst case (reference code)",
         modes=("white-box",),
     ),
     AttackSpec(
-        "autoattack-l2", "AutoAttack-L2", L2, "autoattack", ("ensemble",), False,
+        "autoattack-l2",
+        "AutoAttack-L2",
+        L2,
+        "autoattack",
+        ("ensemble",),
+        False,
         lambda eps: dict(version="standard", seed=0),
         "AutoAttack standard in L2",
         modes=("white-box",),
@@ -254,8 +359,14 @@ def check_loss(loss, spec):
 def attack_table_rst():
     """The registry as a reST table, for the documentation."""
     rows = [
-        (s.name, s.norm_name, s.library, ", ".join(s.losses),
-         "minimal" if s.minimal else "fixed", s.summary)
+        (
+            s.name,
+            s.norm_name,
+            s.library,
+            ", ".join(s.losses),
+            "minimal" if s.minimal else "fixed",
+            s.summary,
+        )
         for s in _SPECS
     ]
     head = ("name", "norm", "library", "losses", "kind", "what it does")

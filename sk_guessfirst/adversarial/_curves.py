@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._attacks import ATTACKS, NORM_NAMES, check_attack
-from ._evaluate import evaluate_attack
+from ._evaluate import _prepare, _seeded
+from ._foolbox import minimal_perturbations
 
 
 @dataclass
@@ -78,8 +80,9 @@ def worst_case(*curves, label="worst case"):
     return RobustnessCurve(minimal, norms.pop(), label)
 
 
-def robustness_curve(estimator, X, y, *, attack="fmn-linf", mode="white-box",
-                     substitute=None, **kwargs):
+def robustness_curve(
+    estimator, X, y, *, attack="fmn-linf", mode="white-box", substitute=None, **kwargs
+):
     """Per-example minimal perturbations and the accuracy-vs-eps curve they give.
 
     The minimal-perturbation attacks of the registry run through Foolbox 3:
@@ -101,9 +104,30 @@ def robustness_curve(estimator, X, y, *, attack="fmn-linf", mode="white-box",
             f"robustness_curve needs a minimal-perturbation attack ({minimal}), "
             f"got {spec.name!r}"
         )
-    result = evaluate_attack(estimator, X, y, attack=spec, eps=0.0, mode=mode,
-                             substitute=substitute, **kwargs)
-    return RobustnessCurve(
-        result.details["minimal_perturbation"], spec.norm, f"{spec.name} ({mode})"
+    random_state = kwargs.pop("random_state", None)
+    options = {k: kwargs.pop(k) for k in _OPTIONS if k in kwargs}
+    p = _prepare(
+        estimator,
+        X,
+        y,
+        attack=spec,
+        eps=0.0,
+        mode=mode,
+        substitute=substitute,
+        loss="worst",
+        attack_params=kwargs,
+        **{**_DEFAULTS, **options},
     )
+    quiet = {k: v for k, v in p.opts.items() if k != "verbose"}
+    seeded = nullcontext() if random_state is None else _seeded(random_state)
+    with seeded:
+        minimal, _ = minimal_perturbations(
+            spec, p.source, p.target, p.X, p.y, p.y_enc, params=p.params, **quiet
+        )
+    return RobustnessCurve(minimal, spec.norm, f"{spec.name} ({mode})")
 
+
+_DEFAULTS = dict(
+    clip_values=(0.0, 1.0), view="scores", eot_samples=0, batch_size=250, verbose=0
+)
+_OPTIONS = tuple(_DEFAULTS)

@@ -15,7 +15,7 @@ from sklearn.utils import check_random_state
 from ._art import art_attack, craft_art
 from ._attacks import check_attack, check_loss, check_mode
 from ._autoattack import craft_autoattack
-from ._foolbox import minimal_perturbations
+from ._foolbox import minimal_perturbations, transferred
 from ._model import check_clip_values, check_view, check_Xy, resolve_target
 from ._substitute import source_target
 
@@ -128,19 +128,87 @@ def _seeded(random_state):
 
 
 def _run(spec, target, source, X, y, y_enc, eps, loss, params, opts):
-    """Adversarial examples (or minimal perturbations) of one attack with one loss."""
+    """One attack with one loss: (adversarial examples or None, extras).
+
+    A white-box minimal-perturbation attack returns no examples but the
+    per-example sizes (``extras["minimal_perturbation"]``) and the examples
+    found (``extras["found"]``).
+    """
+    quiet = {k: v for k, v in opts.items() if k != "verbose"}
     if spec.library == "art":
         attack = art_attack(spec, source, eps, loss=loss, params=params, **opts)
         return craft_art(attack, source, X, y_enc), {}
     if spec.library == "autoattack":
-        opts = {k: v for k, v in opts.items() if k != "verbose"}
-        run = craft_autoattack(spec, source, X, y_enc, eps, params=params, **opts)
+        run = craft_autoattack(spec, source, X, y_enc, eps, params=params, **quiet)
         return run.X_adv, {"flags": run.flags, "accuracy_after": run.accuracy_after}
-    opts = {k: v for k, v in opts.items() if k != "verbose"}
-    minimal = minimal_perturbations(
-        spec, source, target, X, y, y_enc, params=params, **opts
+    if source is not target:
+        return transferred(spec, source, X, y_enc, eps, params=params, **quiet), {}
+    minimal, found = minimal_perturbations(
+        spec, source, target, X, y, y_enc, params=params, **quiet
     )
-    return None, {"minimal_perturbation": minimal}
+    return None, {"minimal_perturbation": minimal, "found": found}
+
+
+@dataclass
+class _Prepared:
+    target: object
+    source: object
+    X: np.ndarray
+    y: np.ndarray
+    y_enc: np.ndarray
+    spec: object
+    eps: float
+    losses: tuple
+    params: dict
+    opts: dict
+
+
+def _prepare(
+    estimator,
+    X,
+    y,
+    *,
+    attack,
+    eps,
+    mode,
+    substitute,
+    loss,
+    clip_values,
+    view,
+    eot_samples,
+    batch_size,
+    verbose,
+    attack_params,
+):
+    """Every check an evaluation needs, before any attack runs."""
+    target = resolve_target(estimator)
+    clip_values = check_clip_values(clip_values)
+    X, y, y_enc = check_Xy(target, X, y, clip_values)
+    check_view(view)
+    if isinstance(attack, EvasionAttack):
+        eps = _instance_eps(attack, eps)
+        check_mode(mode)
+        if attack_params or loss not in ("worst", None):
+            raise ValueError(
+                "an ART attack instance runs as it was built: pass no attack "
+                "parameters or loss with it"
+            )
+        spec, losses, params = None, ("instance",), {}
+    else:
+        spec = check_attack(attack)
+        eps = check_eps(eps)
+        check_mode(mode, spec)
+        losses = check_loss(loss, spec)
+        params = spec.parameters(eps, attack_params)
+    source = source_target(target, mode, substitute, spec)
+    opts = dict(
+        clip_values=clip_values,
+        view=view,
+        eot_samples=eot_samples,
+        batch_size=batch_size,
+        verbose=verbose,
+    )
+    return _Prepared(target, source, X, y, y_enc, spec, eps, losses, params, opts)
 
 
 def evaluate_attack(
@@ -202,53 +270,58 @@ def evaluate_attack(
     result : AttackResult
     """
     start = time.perf_counter()
-    target = resolve_target(estimator)
-    clip_values = check_clip_values(clip_values)
-    X, y, y_enc = check_Xy(target, X, y, clip_values)
-    check_view(view)
-    if isinstance(attack, EvasionAttack):
-        eps = _instance_eps(attack, eps)
-        check_mode(mode)
-        if attack_params or loss != "worst":
-            raise ValueError(
-                "an ART attack instance runs as it was built: pass no attack "
-                "parameters or loss with it"
-            )
-        name, norm = type(attack).__name__, float(getattr(attack, "norm", np.inf))
-        losses, params, spec = ("instance",), {}, None
-    else:
-        spec = check_attack(attack)
-        eps = check_eps(eps)
-        check_mode(mode, spec)
-        losses = check_loss(loss, spec)
-        params = spec.parameters(eps, attack_params)
-        name, norm = spec.name, spec.norm
-    source = source_target(target, mode, substitute, spec)
-    clean = target.predict(X) == y
-    result = AttackResult(name, eps, mode, clean, {}, params=params)
-    opts = dict(clip_values=clip_values, view=view, eot_samples=eot_samples,
-                batch_size=batch_size, verbose=verbose)
+    p = _prepare(
+        estimator,
+        X,
+        y,
+        attack=attack,
+        eps=eps,
+        mode=mode,
+        substitute=substitute,
+        loss=loss,
+        clip_values=clip_values,
+        view=view,
+        eot_samples=eot_samples,
+        batch_size=batch_size,
+        verbose=verbose,
+        attack_params=attack_params,
+    )
+    spec, X, y = p.spec, p.X, p.y
+    name = type(attack).__name__ if spec is None else spec.name
+    norm = float(getattr(attack, "norm", np.inf)) if spec is None else spec.norm
+    clean = p.target.predict(X) == y
+    result = AttackResult(name, p.eps, mode, clean, {}, params=p.params)
     seeded = nullcontext() if random_state is None else _seeded(random_state)
     with seeded as seed:
-        if seed is not None and spec is not None and "seed" in params:
-            if "seed" not in attack_params:
-                params["seed"] = seed
-        for each in losses:
-            if not len(X) or (eps == 0 and not (spec and spec.minimal)):
+        if seed is not None and "seed" in p.params and "seed" not in attack_params:
+            p.params["seed"] = seed
+        for each in p.losses:
+            if not len(X) or (p.eps == 0 and not (spec and spec.minimal)):
                 result.robust[each] = clean.copy()
                 continue
             if spec is None:
-                X_adv, extra = craft_art(attack, source, X, y_enc), {}
+                X_adv, extra = craft_art(attack, p.source, X, p.y_enc), {}
             else:
-                X_adv, extra = _run(spec, target, source, X, y, y_enc, eps, each,
-                                    params, opts)
+                X_adv, extra = _run(
+                    spec,
+                    p.target,
+                    p.source,
+                    X,
+                    y,
+                    p.y_enc,
+                    p.eps,
+                    each,
+                    p.params,
+                    p.opts,
+                )
             result.flags += extra.pop("flags", [])
+            extra.pop("found", None)
             result.details.update(extra)
-            if X_adv is None:  # a minimal-perturbation attack
-                survives = extra["minimal_perturbation"] > eps
+            if X_adv is None:  # white-box minimal perturbations
+                survives = extra["minimal_perturbation"] > p.eps
             else:
-                X_adv = _within_budget(X_adv, X, norm, eps, clip_values)
-                survives = target.predict(X_adv) == y
+                X_adv = _within_budget(X_adv, X, norm, p.eps, p.opts["clip_values"])
+                survives = p.target.predict(X_adv) == y
             result.robust[each] = clean & survives
     result.seconds = time.perf_counter() - start
     return result
@@ -293,47 +366,63 @@ def attack_examples(
     clip_values=(0.0, 1.0),
     view="scores",
     batch_size=250,
+    random_state=None,
     verbose=0,
     **attack_params,
 ):
-    """Adversarial examples for X, crafted on the estimator or its substitute.
+    """Adversarial examples for X at budget ``eps``, crafted on the estimator
+    or (black-box) on its substitute, with one ``loss`` (default: the
+    attack's first, e.g. "ce").
 
-    For the fixed-budget attacks (ART's, AutoAttack's) with one ``loss``
-    (default: the attack's first, e.g. "ce").
-    Examples whose perturbation exceeds ``eps`` in the attack's norm are
-    returned unperturbed (the attack failed within budget); every output lies
-    in ``clip_values``.
+    For a minimal-perturbation attack: white-box, the smallest adversarial
+    found where it lies within eps; black-box, the substitute's direction
+    scaled to eps. Examples whose perturbation would exceed ``eps`` are
+    returned unperturbed; every output lies in ``clip_values``.
 
     Returns
     -------
     X_adv : ndarray of shape (n_samples, n_features)
     """
-    target = resolve_target(estimator)
-    clip_values = check_clip_values(clip_values)
-    X, y, y_enc = check_Xy(target, X, y, clip_values)
-    if isinstance(attack, EvasionAttack):
-        eps = _instance_eps(attack, eps)
-        source = source_target(target, mode, substitute)
-        X_adv = craft_art(attack, source, X, y_enc)
-        norm = float(getattr(attack, "norm", np.inf))
+    if loss == "worst":
+        raise ValueError("attack_examples runs one loss; name it (e.g. 'ce')")
+    p = _prepare(
+        estimator,
+        X,
+        y,
+        attack=attack,
+        eps=eps,
+        mode=mode,
+        substitute=substitute,
+        loss="worst" if loss is None else loss,
+        clip_values=clip_values,
+        view=view,
+        eot_samples=0,
+        batch_size=batch_size,
+        verbose=verbose,
+        attack_params=attack_params,
+    )
+    if p.spec is None:
+        X_adv, norm = craft_art(attack, p.source, p.X, p.y_enc), getattr(attack, "norm")
+    elif p.eps == 0 or not len(p.X):
+        return p.X.copy()
     else:
-        spec = check_attack(attack)
-        eps = check_eps(eps)
-        if spec.minimal:
-            raise ValueError(
-                f"{spec.name!r} finds minimal perturbations: use robustness_curve "
-                "(or evaluate_attack) for it"
+        (loss,) = (p.losses[0],) if loss is None else p.losses
+        seeded = nullcontext() if random_state is None else _seeded(random_state)
+        with seeded:
+            X_adv, extra = _run(
+                p.spec,
+                p.target,
+                p.source,
+                p.X,
+                p.y,
+                p.y_enc,
+                p.eps,
+                loss,
+                p.params,
+                p.opts,
             )
-        if loss == "worst":
-            raise ValueError("attack_examples runs one loss; name it (e.g. 'ce')")
-        (loss,) = check_loss(spec.losses[0] if loss is None else loss, spec)
-        source = source_target(target, mode, substitute, spec)
-        params = spec.parameters(eps, attack_params)
-        opts = dict(clip_values=clip_values, view=view, eot_samples=0,
-                    batch_size=batch_size, verbose=verbose)
-        if eps == 0 or not len(X):
-            return X.copy()
-        X_adv, _ = _run(spec, target, source, X, y, y_enc, eps, loss, params, opts)
-        norm = spec.norm
-    return _within_budget(X_adv, X, norm, eps, clip_values)
-
+        if X_adv is None:
+            found = extra["minimal_perturbation"] <= p.eps
+            X_adv = np.where(found[:, None], extra["found"], p.X)
+        norm = p.spec.norm
+    return _within_budget(X_adv, p.X, float(norm), p.eps, p.opts["clip_values"])

@@ -5,8 +5,10 @@ the target model's prediction (0 where it is already wrong, inf where the
 attack fails). White-box, the minimisation attacks (FMN, DDN, C&W) give it
 directly; FGSM, which has a direction but no size, is searched along a grid
 of budgets up to ``max_eps`` (the paper searched up to 1). Black-box, every
-attack crafts on the substitute and the same line search runs along the
-substitute's perturbation direction, each point checked on the target.
+attack crafts on the substitute, and budgets are searched along the
+substitute's perturbation direction, each point checked on the target; at a
+fixed budget eps the transferred example is the substitute's direction
+scaled to the whole budget.
 """
 
 from __future__ import annotations
@@ -17,58 +19,33 @@ import torch
 from ._model import attacked_function, device_of
 
 
-def _fmodel(target, view, eot_samples, clip_values):
-    import foolbox as fb
-
-    module = attacked_function(target, view=view, eot_samples=eot_samples)
-    return fb.PyTorchModel(module, bounds=tuple(clip_values), device=device_of(target))
-
-
 def _norms(delta, norm):
     flat = delta.reshape(len(delta), -1)
     return np.abs(flat).max(1) if np.isinf(norm) else np.linalg.norm(flat, axis=1)
 
 
-def _direction(spec, delta):
-    """Unit step along which budgets are searched (per example)."""
-    if spec.name == "fgsm-search":
-        return np.sign(delta)  # clip(x + t sign(g)) for t in [0, max_eps]
-    size = _norms(delta, spec.norm).reshape(-1, *[1] * (delta.ndim - 1))
-    return np.where(size > 0, delta / np.maximum(size, 1e-12), 0.0)
-
-
-def _line_search(target, X, y, direction, grid, clip_values):
-    """Smallest budget t on ``grid`` with target(clip(X + t d)) != y; inf if none."""
-    minimal = np.full(len(X), np.inf)
-    for t in grid[1:]:
-        todo = np.flatnonzero(np.isinf(minimal))
-        if not len(todo):
-            break
-        X_t = np.clip(X[todo] + t * direction[todo], *clip_values)
-        fooled = target.predict(X_t) != y[todo]
-        minimal[todo[fooled]] = t
-    return minimal
-
-
-def minimal_perturbations(
-    spec, source, target, X, y, y_enc, *, params, clip_values, view, eot_samples,
-    batch_size,
-):
-    """Per-example minimal perturbation (in ``spec.norm``) that fools ``target``.
-
-    ``source`` crafts (the target itself white-box, a substitute black-box);
-    X is flat, y the labels and y_enc their indices. Examples the target
-    already misclassifies get 0.
-    """
-    from ._attacks import _foolbox_class
-
+def _split(params):
+    """(Foolbox constructor parameters, line-search grid)."""
     params = dict(params)
     grid = np.linspace(0.0, params.pop("max_eps"), int(params.pop("grid")))
-    fmodel = _fmodel(source, view, eot_samples, clip_values)
-    # FGSM is run at the top of the grid only to read off its direction
-    attack = _foolbox_class(spec.name)(**params)
-    epsilons = grid[-1] if spec.name == "fgsm-search" else None
+    return params, grid
+
+
+def craft(
+    spec, source, X, y_enc, *, params, clip_values, view, eot_samples, batch_size
+):
+    """Foolbox's adversarial examples on ``source`` for flat X (FGSM at the top
+    of the grid, which only serves to read off its direction)."""
+    import foolbox as fb
+
+    from ._attacks import _foolbox_class
+
+    params, grid = _split(params)
+    module = attacked_function(source, view=view, eot_samples=eot_samples)
     device = device_of(source)
+    fmodel = fb.PyTorchModel(module, bounds=tuple(clip_values), device=device)
+    attack = _foolbox_class(spec.name)(**params)
+    epsilons = float(grid[-1]) if spec.name == "fgsm-search" else None
     X_adv = np.empty_like(X)
     for start in range(0, len(X), batch_size):
         sl = slice(start, start + batch_size)
@@ -76,13 +53,62 @@ def minimal_perturbations(
         labels = torch.as_tensor(np.asarray(y_enc[sl], dtype=np.int64), device=device)
         _, clipped, _ = attack(fmodel, x, labels, epsilons=epsilons)
         X_adv[sl] = clipped.detach().cpu().numpy().reshape(X[sl].shape)
+    return X_adv, grid
 
+
+def direction(spec, X_adv, X):
+    """Unit step (per example) along which budgets are searched."""
     delta = X_adv - X
-    white = source is target
-    if white and spec.name != "fgsm-search":
-        fooled = target.predict(X_adv) != y
-        minimal = np.where(fooled, _norms(delta, spec.norm), np.inf)
-    else:
-        minimal = _line_search(target, X, y, _direction(spec, delta), grid, clip_values)
-    minimal[target.predict(X) != y] = 0.0
+    if spec.name == "fgsm-search":
+        return np.sign(delta)  # clip(x + t sign(g)) for t in [0, max_eps]
+    size = _norms(delta, spec.norm).reshape(-1, *[1] * (delta.ndim - 1))
+    return np.where(size > 0, delta / np.maximum(size, 1e-12), 0.0).astype(np.float32)
+
+
+def along(X, step, t, clip_values):
+    return np.clip(X + t * step, *clip_values).astype(np.float32)
+
+
+def _line_search(target, X, y, step, grid, clip_values):
+    """Smallest budget t on ``grid`` with target(clip(X + t d)) != y; inf if none."""
+    minimal = np.full(len(X), np.inf)
+    for t in grid[1:]:
+        todo = np.flatnonzero(np.isinf(minimal))
+        if not len(todo):
+            break
+        fooled = target.predict(along(X[todo], step[todo], t, clip_values)) != y[todo]
+        minimal[todo[fooled]] = t
     return minimal
+
+
+def minimal_perturbations(spec, source, target, X, y, y_enc, **kwargs):
+    """Per-example minimal perturbation (in ``spec.norm``) that fools ``target``,
+    crafted on ``source`` (the target itself white-box, a substitute black-box).
+
+    Returns (minimal, X_found): the sizes (0 where the target is already
+    wrong, inf where nothing was found) and the adversarial examples found
+    (X itself where none).
+    """
+    X_adv, grid = craft(spec, source, X, y_enc, **kwargs)
+    clip_values = kwargs["clip_values"]
+    if source is target and spec.name != "fgsm-search":
+        fooled = target.predict(X_adv) != y
+        minimal = np.where(fooled, _norms(X_adv - X, spec.norm), np.inf)
+        X_found = np.where(fooled[:, None], X_adv, X)
+    else:
+        step = direction(spec, X_adv, X)
+        minimal = _line_search(target, X, y, step, grid, clip_values)
+        found = np.isfinite(minimal)
+        X_found = X.copy()
+        X_found[found] = along(X[found], step[found], minimal[found, None], clip_values)
+    wrong = target.predict(X) != y
+    minimal[wrong] = 0.0
+    X_found[wrong] = X[wrong]
+    return minimal, X_found
+
+
+def transferred(spec, source, X, y_enc, eps, **kwargs):
+    """Black-box examples at budget ``eps``: the substitute's direction, scaled
+    to the whole budget (what an attacker who knows eps would send)."""
+    X_adv, _ = craft(spec, source, X, y_enc, **kwargs)
+    return along(X, direction(spec, X_adv, X), eps, kwargs["clip_values"])

@@ -147,7 +147,8 @@ def resolve_target(estimator) -> Target:
         if steps:
             n = math.prod(target.input_shape)
             target.transform = Affine(
-                np.broadcast_to(scale, (n,)).copy(), np.broadcast_to(offset, (n,)).copy()
+                np.broadcast_to(scale, (n,)).copy(),
+                np.broadcast_to(offset, (n,)).copy(),
             )
         return target
     if not isinstance(estimator, GuessFirstNet):

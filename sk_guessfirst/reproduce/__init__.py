@@ -1,0 +1,482 @@
+"""The paper's experiment end to end, resumable: six models, a substitute, the protocol.
+
+``reproduce(settings, out)`` trains CNN, C-DV, C-JS, C-DV-IE, C-JS-IE and VIB
+plus a LeNet-5 substitute, attacks them (the paper's Tables 1-2 and Figure 3,
+with the per-example worst case over losses and attacks, and AutoAttack) and
+writes into ``out``:
+
+- ``results.md`` / ``results.csv`` / ``results.rst``: the table, measured,
+  with the paper's numbers beside it for MNIST and Fashion-MNIST;
+- ``curves_<norm>_<mode>.png``: accuracy against eps from Foolbox's minimal
+  perturbations (Figure 3);
+- ``report.md``: the gradient-masking checklist at the table's L-inf budgets;
+- ``models/`` and ``cells/``: checkpoints after every epoch and every finished
+  evaluation cell, so that the same command resumes a stopped run exactly.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+import numpy as np
+from skorch.callbacks import Callback
+
+from ..adversarial import (
+    ATTACKS,
+    AttackResult,
+    attack_examples,
+    evaluate_attack,
+    robustness_curve,
+    robustness_report,
+    worst_case,
+)
+from ..datasets import load_dataset
+from . import _tables
+from ._plan import BUDGETS, CURVES, MODELS, PROTOCOL, REPORT_EPS, SUBSTITUTE
+from ._run import RunDirectory, Trained, cell_seed, evaluation_hash
+
+__all__ = ["BUDGETS", "MODELS", "PROTOCOL", "Settings", "reproduce"]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The experiment's settings; None means "the budget's value"."""
+
+    dataset: str = "digits"
+    budget: str = "quick"
+    epochs: int | None = None
+    n_eval: int | None = None
+    n_train: int | None = None
+    seed: int = 0
+    device: str = "auto"
+    ie_lambda: float = 0.01
+    sigma: float | str = "median"
+    batch_size: int = 250
+    data_home: str | None = None
+    attacks: tuple | None = None
+    models: tuple | None = None
+    curves: bool = True
+    report: bool = True
+    keep_epochs: tuple = ()
+
+    def resolved(self):
+        """The settings with the budget's defaults filled in, checked."""
+        if self.budget not in BUDGETS:
+            raise ValueError(
+                f"budget must be one of {sorted(BUDGETS)}, got {self.budget!r}"
+            )
+        budget = BUDGETS[self.budget]
+        protocol = {a for a, _ in PROTOCOL}
+        unknown = set(self.attacks or ()) - protocol
+        if unknown:
+            raise ValueError(
+                f"attacks {sorted(unknown)} are not in the protocol {sorted(protocol)}"
+            )
+        unknown = set(self.models or ()) - set(MODELS)
+        if unknown:
+            raise ValueError(f"models {sorted(unknown)} are not among {list(MODELS)}")
+        return replace(
+            self,
+            epochs=self.epochs or budget.epochs[self.dataset],
+            n_eval=self.n_eval or budget.n_eval,
+            attacks=tuple(self.attacks) if self.attacks else None,
+            models=tuple(m for m in MODELS if m in self.models)
+            if self.models
+            else None,
+        )
+
+    def evaluation_key(self):
+        """A short name for what the evaluation cells depend on."""
+        budget = BUDGETS[self.budget]
+        return f"{self.budget}-{evaluation_hash((budget, self.n_eval, self.seed))}"
+
+
+class _Log:
+    """Progress printing; a class, not a closure, so that callbacks holding it
+    pickle with the checkpoints."""
+
+    def __init__(self, verbose):
+        self.verbose = verbose
+
+    def __call__(self, message):
+        if self.verbose:
+            print(message, flush=True)
+
+
+class EpochProgress(Callback):
+    """Prints each finished epoch with its time and the ETA of the model."""
+
+    def __init__(self, name, total, log):
+        self.name, self.total, self.log = name, total, log
+
+    def on_epoch_end(self, net, **kwargs):
+        done, dur = len(net.history), net.history[-1, "dur"]
+        loss = net.history[-1, "train_loss"]
+        eta = (self.total - done) * dur
+        self.log(
+            f"  {self.name}: epoch {done}/{self.total}, loss {loss:.4f}, {dur:.1f} s"
+            + (f", ETA {_duration(eta)}" if done < self.total else "")
+        )
+
+
+def _duration(seconds):
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+class _Progress:
+    """Numbered steps with an ETA from the mean time of the steps computed so far."""
+
+    def __init__(self, total, log):
+        self.total, self.log, self.done, self.spent, self.computed = (
+            total,
+            log,
+            0,
+            0.0,
+            0,
+        )
+
+    def step(self, what, fn, summary=lambda result: f"{result.accuracy:.1%}"):
+        start = time.perf_counter()
+        result, fresh = fn()
+        self.done += 1
+        if fresh:
+            self.spent += time.perf_counter() - start
+            self.computed += 1
+        left = self.total - self.done
+        eta = (
+            f", ETA {_duration(left * self.spent / self.computed)}"
+            if (self.computed and left)
+            else ""
+        )
+        origin = "" if fresh else " (stored)"
+        self.log(f"  [{self.done}/{self.total}] {what}: {summary(result)}{origin}{eta}")
+        return result
+
+
+def _load(settings, download):
+    X, y = load_dataset(
+        settings.dataset,
+        subset="train",
+        data_home=settings.data_home,
+        download=download,
+    )
+    Xt, yt = load_dataset(
+        settings.dataset, subset="test", data_home=settings.data_home, download=download
+    )
+    if settings.n_train and settings.n_train < len(X):
+        keep = np.random.RandomState(settings.seed).permutation(len(X))[
+            : settings.n_train
+        ]
+        X, y = X[keep], y[keep]
+    order = np.random.RandomState(settings.seed + 1).permutation(len(Xt))
+    return X, y, Xt[order], yt[order]
+
+
+def reproduce(settings, out, *, force=False, verbose=1, download=False):
+    """Run (or resume) the paper's experiment; returns the table rows.
+
+    Raises KeyboardInterrupt as it comes: every finished epoch and cell is
+    on disk, and the same call resumes from them.
+    """
+    settings = settings.resolved()
+    budget = BUDGETS[settings.budget]
+
+    log = _Log(verbose)
+    t0 = time.perf_counter()
+    run = RunDirectory(out, settings, force=force)
+    X, y, Xt, yt = _load(settings, download)
+    n_eval = min(settings.n_eval, len(Xt))
+    sizes = {
+        "train": len(X),
+        "eval": n_eval,
+        "curve": min(budget.n_curve, n_eval),
+        "report": min(budget.n_report, n_eval),
+    }
+    Xe, ye = Xt[:n_eval], yt[:n_eval]
+    log(
+        f"{settings.dataset}: {len(X)} training images, {n_eval} attacked test "
+        f"images; budget '{settings.budget}' ({budget.summary})"
+    )
+
+    log(f"Training ({settings.epochs} epochs each, checkpoint after every epoch)")
+    chosen = [MODELS[m] for m in settings.models or MODELS]
+    trained = {}
+    for spec in [*chosen, SUBSTITUTE]:
+        est = spec.make(settings)
+        est.set_params(callbacks=[EpochProgress(spec.name, settings.epochs, log)])
+        fitted = run.trained(spec.name, est, X, y, keep_epochs=settings.keep_epochs)
+        trained[spec.name] = Trained(spec.name, fitted)
+        log(
+            f"  {spec.name}: {len(fitted.history)} epochs, clean accuracy "
+            f"{fitted.score(Xe, ye):.1%}"
+        )
+    sub = trained.pop("substitute")
+    substitute = sub.estimator
+    models = {name: t.estimator for name, t in trained.items()}
+    t_train = time.perf_counter() - t0
+
+    names = list(models)
+    protocol = [  # the paper's order: black-box rows, then white-box rows
+        (attack, eps, mode)
+        for mode in ("black-box", "white-box")
+        for attack, eps in PROTOCOL
+        if settings.attacks is None or attack in settings.attacks
+        if mode in ATTACKS[attack].modes
+    ]
+    curve_jobs = (
+        [(a, m) for a, modes in CURVES.items() for m in modes]
+        if settings.curves
+        else []
+    )
+    report_eps = REPORT_EPS if settings.report else ()
+    n_black = sum(len(ATTACKS[a].losses) for a, _, m in protocol if m == "black-box")
+    total = n_black + len(names) * (
+        sum(m == "white-box" for *_, m in protocol) + len(curve_jobs) + len(report_eps)
+    )
+    progress = _Progress(total, log)
+    log(f"Evaluating: {total} cells")
+
+    def params(attack):
+        return budget.attack_params.get(attack, {})
+
+    # black-box examples: crafted once on the substitute, transferred to all
+    transfers = {}
+    for attack, eps, mode in protocol:
+        if mode != "black-box":
+            continue
+        for loss in ATTACKS[attack].losses:
+            cell = f"craft-{attack}-{eps}-{loss}"
+            seed = cell_seed(settings.seed, cell)
+
+            def craft(attack=attack, eps=eps, loss=loss, seed=seed):
+                start = time.perf_counter()
+                X_adv = attack_examples(
+                    substitute,
+                    Xe,
+                    ye,
+                    attack=attack,
+                    eps=eps,
+                    mode="black-box",
+                    substitute=substitute,
+                    loss=loss,
+                    random_state=seed,
+                    **params(attack),
+                )
+                return _Crafted(X_adv, time.perf_counter() - start)
+
+            transfers[attack, eps, loss] = progress.step(
+                f"substitute crafts {attack} eps={eps} ({loss})",
+                lambda craft=craft, cell=cell: run.cell(sub, cell, craft),
+                summary=lambda crafted: f"{crafted.seconds:.1f} s",
+            ).X_adv
+
+    results = {}  # (model, attack, mode, eps) -> AttackResult
+    for name in names:
+        model = models[name]
+        clean = model.predict(Xe) == ye
+        for attack, eps, mode in protocol:
+            if mode == "black-box":
+                robust = {
+                    loss: clean & (model.predict(transfers[attack, eps, loss]) == ye)
+                    for loss in ATTACKS[attack].losses
+                }
+                results[name, attack, mode, eps] = AttackResult(
+                    attack, eps, mode, clean, robust, params=params(attack)
+                )
+                continue
+            cell = f"{mode}-{attack}-{eps}"
+
+            def compute(model=model, attack=attack, eps=eps, cell=cell):
+                return evaluate_attack(
+                    model,
+                    Xe,
+                    ye,
+                    attack=attack,
+                    eps=eps,
+                    random_state=cell_seed(settings.seed, cell),
+                    **params(attack),
+                )
+
+            results[name, attack, mode, eps] = progress.step(
+                f"{name} {attack} {mode} eps={eps}",
+                lambda cell=cell, compute=compute, name=name: run.cell(
+                    trained[name], cell, compute
+                ),
+            )
+
+    rows = _rows(names, models, Xe, ye, protocol, results)
+    curves = _curves(
+        run,
+        settings,
+        budget,
+        trained,
+        substitute,
+        Xe[: sizes["curve"]],
+        ye[: sizes["curve"]],
+        curve_jobs,
+        progress,
+    )
+    reports = _reports(
+        run,
+        settings,
+        budget,
+        trained,
+        substitute,
+        Xe[: sizes["report"]],
+        ye[: sizes["report"]],
+        report_eps,
+        progress,
+        log,
+    )
+
+    timing = {"training": t_train, "total": time.perf_counter() - t0}
+    _write(run, settings, sizes, names, rows, curves, reports, timing)
+    log(f"Results in {run.path} ({_duration(timing['total'])})")
+    return rows
+
+
+@dataclass
+class _Crafted:
+    """Black-box examples crafted on the substitute (a stored cell)."""
+
+    X_adv: np.ndarray
+    seconds: float
+
+
+def _rows(names, models, Xe, ye, protocol, results):
+    Row = _tables.Row
+    clean = {n: models[n].predict(Xe) == ye for n in names}
+    rows = [Row("clean", "", 0.0, {n: float(clean[n].mean()) for n in names}, {}, {})]
+    worst = {}  # (mode, norm, eps) -> model -> mask
+    for attack, eps, mode in protocol:
+        per = {n: results[n, attack, mode, eps] for n in names}
+        rows.append(
+            Row(
+                attack,
+                mode,
+                eps,
+                {n: r.accuracy for n, r in per.items()},
+                {n: r.accuracy_by_loss() for n, r in per.items()},
+                {n: r.seconds for n, r in per.items()},
+            )
+        )
+        key = (mode, ATTACKS[attack].norm_name, eps)
+        masks = worst.setdefault(key, {n: clean[n].copy() for n in names})
+        for n, r in per.items():
+            masks[n] &= r.worst
+    for (mode, norm, eps), masks in worst.items():
+        rows.append(
+            Row(
+                f"worst {norm}",
+                mode,
+                eps,
+                {n: float(m.mean()) for n, m in masks.items()},
+                {},
+                {},
+            )
+        )
+    return rows
+
+
+def _curves(run, settings, budget, trained, substitute, X, y, jobs, progress):
+    curves = {}  # (attack, mode) -> model -> RobustnessCurve
+    for attack, mode in jobs:
+        for name in trained:
+            cell = f"curve-{mode}-{attack}"
+
+            def compute(name=name, attack=attack, mode=mode, cell=cell):
+                return robustness_curve(
+                    trained[name].estimator,
+                    X,
+                    y,
+                    attack=attack,
+                    mode=mode,
+                    substitute=substitute,
+                    random_state=cell_seed(settings.seed, cell),
+                    **budget.attack_params.get(attack, {}),
+                )
+
+            curves.setdefault((attack, mode), {})[name] = progress.step(
+                f"{name} curve {attack} {mode}",
+                lambda name=name, cell=cell, compute=compute: run.cell(
+                    trained[name], cell, compute
+                ),
+                summary=lambda c: f"median perturbation {c.median_perturbation:.3f}",
+            )
+    return curves
+
+
+def _reports(run, settings, budget, trained, substitute, X, y, eps_list, progress, log):
+    reports = {}
+    for eps in eps_list:
+        for name in trained:
+            cell = f"report-{eps}"
+
+            def compute(name=name, eps=eps, cell=cell):
+                return robustness_report(
+                    trained[name].estimator,
+                    X,
+                    y,
+                    eps=eps,
+                    substitute=substitute,
+                    attack_params=budget.attack_params,
+                    random_state=cell_seed(settings.seed, cell),
+                )
+
+            report = progress.step(
+                f"{name} robustness report eps={eps}",
+                lambda name=name, cell=cell, compute=compute: run.cell(
+                    trained[name], cell, compute
+                ),
+                summary=lambda r: f"worst case {r.worst_case:.1%}",
+            )
+            flags = ", ".join(c.name for c in report.flags) or "none"
+            log(f"    flags: {flags}")
+            reports[name, eps] = report
+    return reports
+
+
+def _write(run, settings, sizes, names, rows, curves, reports, timing):
+    from matplotlib.figure import Figure
+
+    figures = {}  # (norm, mode) -> model -> worst-case curve over that norm's attacks
+    for (attack, mode), per_model in curves.items():
+        norm = ATTACKS[attack].norm_name
+        for name, curve in per_model.items():
+            figures.setdefault((norm, mode), {}).setdefault(name, []).append(curve)
+    for (norm, mode), per_model in figures.items():
+        fig = Figure(figsize=(6, 4))
+        ax = fig.add_subplot()
+        top = 0.5 if norm == "L-inf" else 4.0
+        for name, group in per_model.items():
+            curve = worst_case(*group, label=name)
+            curve.eps = np.linspace(0, top, 101)
+            curve.plot(ax=ax)
+        attacks = ", ".join(
+            a for (a, m) in curves if m == mode and ATTACKS[a].norm_name == norm
+        )
+        ax.set_title(
+            f"{norm} {mode}: per-image worst of {attacks} ({sizes['curve']} images)",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        fig.savefig(
+            run.path / f"curves_{norm.lower().replace('-', '')}_{mode}.png", dpi=120
+        )
+    if reports:
+        lines = [f"# Robustness reports ({sizes['report']} images)", ""]
+        for (name, eps), report in reports.items():
+            lines += [f"## {name}, eps={eps}", "", "```", str(report), "```", ""]
+        (run.path / "report.md").write_text("\n".join(lines))
+    _tables.write_csv(run.path / "results.csv", settings, names, rows)
+    (run.path / "results.rst").write_text(_tables.rst(settings, sizes, names, rows))
+    # last: results.md marks the run as finished
+    run.results.write_text(
+        _tables.markdown(settings, sizes, names, rows, curves, timing)
+    )

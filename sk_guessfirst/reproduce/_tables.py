@@ -1,0 +1,152 @@
+"""The results as tables: Markdown, CSV and reST, with the paper's numbers beside."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+
+from ..adversarial import ATTACKS
+from ._plan import paper_value
+
+MODE_WORD = {"white-box": "white", "black-box": "black", "": ""}
+
+
+@dataclass
+class Row:
+    """One table row: an attack (or "clean"/"worst") at a budget, per model."""
+
+    attack: str
+    mode: str
+    eps: float
+    accuracy: dict  # model -> accuracy in [0, 1]
+    by_loss: dict  # model -> {loss: accuracy}
+    seconds: dict  # model -> seconds
+
+    @property
+    def label(self):
+        if self.attack == "clean":
+            return "clean"
+        if self.attack.startswith("worst"):
+            return f"{self.attack} {MODE_WORD[self.mode]}"
+        return f"{ATTACKS[self.attack].label} {MODE_WORD[self.mode]}"
+
+
+def _cell(settings, row, model):
+    acc = row.accuracy.get(model)
+    if acc is None:
+        return "-"
+    paper = paper_value(settings.dataset, row.attack, row.mode, row.eps, model)
+    return f"{100 * acc:.1f}" + (f" ({paper})" if paper is not None else "")
+
+
+def settings_line(settings, sizes):
+    return (
+        f"dataset={settings.dataset}, budget={settings.budget}, "
+        f"epochs={settings.epochs}, training images={sizes['train']}, "
+        f"attacked test images={sizes['eval']} (curves {sizes['curve']}, report "
+        f"{sizes['report']}), seed={settings.seed}, ie_lambda={settings.ie_lambda}, "
+        f"sigma={settings.sigma}, batch_size={settings.batch_size}"
+    )
+
+
+def markdown(settings, sizes, models, rows, curves, timing):
+    has_paper = any(
+        paper_value(settings.dataset, r.attack, r.mode, r.eps, m) is not None
+        for r in rows
+        for m in models
+    )
+    head = ["attack", "eps", *models]
+    lines = [
+        f"# Results: {settings.dataset}",
+        "",
+        "Settings: " + settings_line(settings, sizes) + ".",
+        "",
+        "Accuracy in %, fixed-budget robust accuracy (clean mistakes count as "
+        "failures). FGSM, PGD and PGD-L2 rows are the per-example worst case over "
+        "cross-entropy and margin losses (each loss in results.csv); C&W is "
+        "Foolbox's minimal-perturbation attack at the budget; AutoAttack is the "
+        "standard ensemble from the reference code; 'worst' rows take the "
+        "per-example worst case over every attack of that norm, mode and budget."
+        + (" The paper's number is in brackets." if has_paper else ""),
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for row in rows:
+        cells = [_cell(settings, row, m) for m in models]
+        lines.append(f"| {row.label} | {row.eps:.2f} | " + " | ".join(cells) + " |")
+    if curves:
+        lines += [
+            "",
+            "Median minimal perturbation (Foolbox; 0 for clean mistakes, inf where "
+            "the attack failed):",
+            "",
+            "| attack | mode | " + " | ".join(models) + " |",
+            "|" + "---|" * (len(models) + 2),
+        ]
+        for (attack, mode), per_model in curves.items():
+            cells = [
+                f"{per_model[m].median_perturbation:.3f}" if m in per_model else "-"
+                for m in models
+            ]
+            lines.append(f"| {attack} | {mode} | " + " | ".join(cells) + " |")
+    lines += ["", "Time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items())]
+    return "\n".join(lines) + "\n"
+
+
+def rst(settings, sizes, models, rows):
+    """The table as a reST csv-table, for the Sphinx documentation."""
+    lines = [
+        f".. csv-table:: {settings.dataset}: " + settings_line(settings, sizes),
+        "   :header: " + ", ".join(["attack", "eps", *models]),
+        "",
+    ]
+    for row in rows:
+        cells = [
+            row.label,
+            f"{row.eps:.2f}",
+            *(_cell(settings, row, m) for m in models),
+        ]
+        lines.append("   " + ", ".join(f'"{c}"' for c in cells))
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(path, settings, models, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(
+            ["attack", "mode", "eps", "loss", "model", "accuracy", "paper", "seconds"]
+        )
+        for row in rows:
+            for m in models:
+                if m not in row.accuracy:
+                    continue
+                paper = paper_value(settings.dataset, row.attack, row.mode, row.eps, m)
+                paper = "" if paper is None else paper
+                seconds = f"{row.seconds.get(m, 0.0):.1f}"
+                w.writerow(
+                    [
+                        row.attack,
+                        row.mode,
+                        row.eps,
+                        "worst",
+                        m,
+                        f"{100 * row.accuracy[m]:.2f}",
+                        paper,
+                        seconds,
+                    ]
+                )
+                for loss, acc in row.by_loss.get(m, {}).items():
+                    if len(row.by_loss[m]) > 1:
+                        w.writerow(
+                            [
+                                row.attack,
+                                row.mode,
+                                row.eps,
+                                loss,
+                                m,
+                                f"{100 * acc:.2f}",
+                                "",
+                                "",
+                            ]
+                        )
