@@ -5,8 +5,11 @@ f-divergence variational objectives and an MMD information-elimination
 regulariser, and evaluated against adversarial attacks through ART.
 """
 
-from . import adversarial, datasets, objectives, regularizers
+import importlib
+
+from . import datasets, objectives, regularizers
 from .estimators import (
+    AdversarialTrainingClassifier,
     CNNClassifier,
     HypothesisConditionedClassifier,
     LeNet5Classifier,
@@ -15,9 +18,18 @@ from .estimators import (
 )
 from .objectives import OBJECTIVES
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
+
+
+def __getattr__(name):
+    # The adversarial part imports ART, Foolbox and AutoAttack (seconds):
+    # loaded on first use, so that importing the estimators stays light.
+    if name == "adversarial":
+        return importlib.import_module(".adversarial", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
+    "AdversarialTrainingClassifier",
     "CNNClassifier",
     "HypothesisConditionedClassifier",
     "LeNet5Classifier",

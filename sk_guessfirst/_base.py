@@ -7,12 +7,19 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from contextlib import contextmanager, nullcontext
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    Options,
+    StrOptions,
+    validate_parameter_constraints,
+)
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 from skorch import NeuralNetClassifier
@@ -39,6 +46,24 @@ def resolve_device(device):
     return device
 
 
+def check_device_available(device):
+    """ValueError naming ``device`` when this machine does not have it."""
+    dev = torch.device(resolve_device(device) or "cpu")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if (dev.index or 0) >= count:
+            raise ValueError(
+                f"device={device!r}, but this machine has {count} CUDA device(s); "
+                "use device='auto' (CUDA when available) or 'cpu'"
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(
+            f"device={device!r}, but MPS is not available here; use 'auto' or 'cpu'"
+        )
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={device!r} is not supported; use 'auto' or 'cpu'")
+
+
 def infer_input_shape(n_features: int) -> tuple:
     """(1, s, s) when ``n_features == s*s`` with s >= 8 (a square image), else (d,)."""
     side = math.isqrt(n_features)
@@ -54,18 +79,40 @@ def _valid_accuracy(net, X, y):
     return float(np.mean(scores.argmax(1) == to_numpy(y)))
 
 
-def _check_number(name, value, *, low, include_low=True, integer=False):
-    kind = numbers.Integral if integer else numbers.Real
-    ok = isinstance(value, kind) and not isinstance(value, bool)
-    ok = ok and (value >= low if include_low else value > low) and math.isfinite(value)
-    if not ok:
-        bound = f">= {low}" if include_low else f"> {low}"
-        what = "an integer" if integer else "a finite number"
-        raise ValueError(f"{name} must be {what} {bound}, got {value!r}")
+class Finite(Interval):
+    """scikit-learn's Interval, without infinity (and NaN, which it refuses)."""
+
+    def __contains__(self, val):
+        return super().__contains__(val) and bool(np.isfinite(val))
+
+    def __str__(self):
+        return "a finite " + super().__str__().removeprefix("a ")
+
+
+def positive(kind=numbers.Real):
+    return Finite(kind, 0, None, closed="neither")
+
+
+def non_negative(kind=numbers.Real):
+    return Finite(kind, 0, None, closed="left")
 
 
 class GuessFirstNet(NeuralNetClassifier):
     """Base class; not for direct use (subclasses set module and loss)."""
+
+    # Declared once, checked in fit with scikit-learn's own validator (as
+    # imbalanced-learn does); subclasses add their parameters.
+    _parameter_constraints: dict = {
+        "lr": [positive()],
+        "max_epochs": [non_negative(numbers.Integral)],
+        "batch_size": [positive(numbers.Integral), Options(numbers.Integral, {-1})],
+        "device": [str, None],
+        "random_state": ["random_state"],
+        "input_shape": [tuple, list, None],
+        "classes": ["array-like", None],
+        "predict_nonlinearity": [StrOptions({"auto"})],
+        "warm_start": ["boolean"],
+    }
 
     # skorch's __init__ stores these three as instance attributes, but
     # scikit-learn requires that __init__ sets nothing but parameters. Class
@@ -163,13 +210,19 @@ class GuessFirstNet(NeuralNetClassifier):
         return bool(self.initialized_) and hasattr(self, "classes_inferred_")
 
     def _validate_hyperparameters(self):
-        """Check parameters in ``fit`` (scikit-learn: never in ``__init__``)."""
-        _check_number("lr", self.lr, low=0, include_low=False)
-        _check_number("max_epochs", self.max_epochs, low=0, integer=True)
-        if self.batch_size != -1:
-            _check_number("batch_size", self.batch_size, low=1, integer=True)
+        """Check parameters in ``fit`` (scikit-learn: never in ``__init__``).
+
+        ``predict_nonlinearity`` must stay "auto": probabilities come from the
+        objective's density-ratio link, not from a user function.
+        """
+        params = self.get_params(deep=False)
+        validate_parameter_constraints(
+            self._parameter_constraints,
+            {k: params[k] for k in self._parameter_constraints},
+            caller_name=type(self).__name__,
+        )
         resolve_device(self.device)
-        check_random_state(self.random_state)
+        check_device_available(self.device)
         if self.input_shape is not None:
             shape = tuple(self.input_shape)
             if not shape or any(int(s) < 1 for s in shape) or len(shape) > 3:
@@ -189,7 +242,7 @@ class GuessFirstNet(NeuralNetClassifier):
         shape = None
         if hasattr(X, "shape") and len(X.shape) > 2:
             X = np.asarray(X)
-            shape = X.shape[1:]
+            shape = _check_image_layout(X.shape, type(self).__name__)
             X = X.reshape(len(X), math.prod(shape))
         X = validate_data(self, X, reset=reset, dtype=np.float32, ensure_min_samples=1)
         if reset:
@@ -213,6 +266,15 @@ class GuessFirstNet(NeuralNetClassifier):
             shape = (1, *data_shape) if len(data_shape) == 2 else tuple(data_shape)
         else:
             shape = infer_input_shape(n_features)
+            if len(shape) == 3:
+                warnings.warn(
+                    f"{type(self).__name__}: X has {n_features} features, read as "
+                    f"{shape} images (a square of >= 64 features). Pass "
+                    f"input_shape={shape} or X of shape (n, {shape[1]}, {shape[2]}) "
+                    f"to say so, or input_shape=({n_features},) for flat features.",
+                    UserWarning,
+                    stacklevel=4,
+                )
         if math.prod(shape) != n_features:
             raise ValueError(
                 f"input_shape={shape} needs {math.prod(shape)} features per sample, "
@@ -358,14 +420,28 @@ class GuessFirstNet(NeuralNetClassifier):
             )
 
     def initialize(self):
+        """Build the network: from the data in ``fit``, or, for skorch's
+        ``initialize()`` then ``load_params(...)`` workflow, from the
+        ``input_shape`` and ``classes`` parameters."""
         if not hasattr(self, "input_shape_") or not hasattr(self, "classes_inferred_"):
-            raise ValueError(
-                f"{type(self).__name__} builds its network from the data: "
-                "call fit(X, y) "
-                "(or partial_fit) instead of initialize()"
-            )
+            if self.input_shape is None or self.classes is None:
+                raise ValueError(
+                    f"{type(self).__name__} builds its network from the data: call "
+                    "fit(X, y) (or partial_fit), or pass input_shape=... and "
+                    "classes=... to initialize() without data (e.g. to load_params)"
+                )
+            self._validate_hyperparameters()
+            n_features = math.prod(tuple(self.input_shape))
+            self.input_shape_ = self._resolve_input_shape(None, n_features)
+            self.n_features_in_ = n_features
+            self._validate_y(np.asarray(self.classes))
         with self._resolved_device():
             return super().initialize()
+
+    def load_params(self, *args, **kwargs):
+        """skorch's ``load_params``, with ``device="auto"`` resolved."""
+        with self._resolved_device():
+            return super().load_params(*args, **kwargs)
 
     def _module_kwargs(self):
         """Parameters of the module that come from the estimator and the data."""
@@ -378,7 +454,7 @@ class GuessFirstNet(NeuralNetClassifier):
         return self
 
     def get_iterator(self, dataset, training=False):
-        """Training batches have a fixed size (SPEC section 2): the last
+        """Training batches have a fixed size (paper Appendix F; user guide, "The objective family"): the last
         incomplete batch is dropped, and n < batch_size gives one batch of n."""
         if not training:
             return super().get_iterator(dataset, training=False)
@@ -471,6 +547,21 @@ class GuessFirstNet(NeuralNetClassifier):
             self.device = "auto"
         elif isinstance(self.device, torch.device):
             self.device = str(self.device)
+
+
+def _check_image_layout(shape, who):
+    """The sample shape of 3-D (n, H, W) or 4-D (n, C, H, W) X, refusing others."""
+    if len(shape) > 4:
+        raise ValueError(
+            f"{who} takes X of 2 to 4 dimensions ((n, D), (n, H, W) or (n, C, H, W)), "
+            f"got shape {shape}"
+        )
+    if len(shape) == 4 and shape[3] <= 4 < shape[1]:
+        raise ValueError(
+            f"X of shape {shape} looks channels-last (n, H, W, C); {who} takes "
+            "channels-first images: pass X.transpose(0, 3, 1, 2)"
+        )
+    return tuple(shape[1:])
 
 
 def _cuda_devices():

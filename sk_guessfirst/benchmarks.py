@@ -280,7 +280,7 @@ def bench_data(data_home=None):
             MNIST.files[("train", kind)][0], _candidate_dirs(MNIST, data_home)
         )
         if source is not None:
-            _cache_path(source).unlink(missing_ok=True)
+            _cache_path(source, data_home).unlink(missing_ok=True)
     result = {"cache_dir": str(get_data_home())}
     for label in ("first", "cached"):
         tracemalloc.start()

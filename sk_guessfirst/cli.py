@@ -148,7 +148,14 @@ def build_parser():
     rep.add_argument(
         "--download",
         action="store_true",
-        help="download missing MNIST/Fashion-MNIST files",
+        help="download missing MNIST/Fashion-MNIST files (MD5-checked)",
+    )
+    rep.add_argument(
+        "--mirror",
+        nargs="+",
+        default=None,
+        metavar="URL",
+        help="base URLs to download from, instead of the published mirrors",
     )
     rep.add_argument(
         "--force",
@@ -367,6 +374,7 @@ def main(argv=None):
                 force=args.force,
                 verbose=0 if args.quiet else 1,
                 download=args.download,
+                mirrors=args.mirror,
             )
     except KeyboardInterrupt:
         print(

@@ -2,27 +2,51 @@
 
 from __future__ import annotations
 
+import torch
 from skorch.dataset import unpack_data
-from skorch.utils import to_tensor
+from skorch.utils import to_numpy, to_tensor
 from torch import nn
 
-from ._base import GuessFirstNet, _check_number
+import numbers
+
+import numpy as np
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+
+from ._base import GuessFirstNet, non_negative, positive
+from ._docs import fill_doc
 from .modules import CNNModule, HypothesisConditionedModule, LeNet5Module, VIBModule
 from .objectives import OBJECTIVES, objective_loss, predict_proba_from_scores
 from .regularizers import backward_with_penalty, class_mmd
 
 
 class ObjectiveLoss(nn.Module):
-    """Criterion wrapping :func:`~sk_guessfirst.objectives.objective_loss`."""
+    """Criterion wrapping :func:`~sk_guessfirst.objectives.objective_loss`.
 
-    def __init__(self, objective="dv"):
+    It holds the objective the network was trained with (the estimator's
+    ``objective`` parameter at fit time), which is what probabilities are
+    derived from, and the class weights, if any.
+
+    Parameters
+    ----------
+    objective : str, default="dv"
+        One of :data:`~sk_guessfirst.OBJECTIVES`.
+    weight : array-like of shape (n_classes,) or None, default=None
+        Class weights of the joint term (see ``objective_loss``).
+    """
+
+    def __init__(self, objective="dv", weight=None):
         super().__init__()
         self.objective = objective
+        self.register_buffer(
+            "weight", None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+        )
 
     def forward(self, scores, y):
-        return objective_loss(scores, y, self.objective)
+        return objective_loss(scores, y, self.objective, self.weight)
 
 
+@fill_doc
 class HypothesisConditionedClassifier(GuessFirstNet):
     """Classifier whose inference is conditioned on a label hypothesis ("Guess First").
 
@@ -52,46 +76,24 @@ default="dv"
         representation Z (paper: the 2nd FC layer).
     hypothesis_chunk_size : int or None, default=None
         Score hypotheses in chunks of this size to bound memory for large K.
-    input_shape : tuple or None, default=None
-        Shape of one sample, e.g. (1, 28, 28). None infers (1, s, s) from
-        s*s >= 64 features (or takes it from 3-D/4-D X), else flat features.
-    optimizer : torch optimizer class, default=torch.optim.Adam
-    lr : float, default=1e-3
-    max_epochs : int, default=10
-    batch_size : int, default=250
-        Fixed within each epoch: the last incomplete batch is dropped, as the
-        DV estimate depends on the batch size.
-    device : str, default="auto"
-        "auto" trains on CUDA when available; or "cpu", "cuda", "cuda:N".
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation and shuffling; the same seed gives the
-        same predictions on CPU. The global torch RNG is left untouched.
-    train_split : callable or None, default=None
-        skorch's validation split; None trains on all the data.
-    callbacks : list or None, default=None
-        skorch callbacks, e.g. ``[ProgressBar()]``.
-    verbose : int, default=0
-    warm_start : bool, default=False
-    **kwargs
-        The shared parameters above (declared by the common base class) and
-        skorch's routed parameters: ``module__hidden_units=(512, 256, 128)``,
-        ``module__conv_channels=(32, 64)``, ``optimizer__weight_decay``,
-        ``iterator_train__num_workers`` and so on.
+        Read at prediction time, so it can change after fit.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes in the objective's joint term: its expectation
+        over true pairs becomes one under P_w(x, y) ∝ w_y P(x, y), so the bound
+        is on D(P_w || Q) and ``predict_proba`` gives p_w(k|x) ∝ w_k p(k|x).
+        "balanced" uses n / (K n_k), as scikit-learn does; a dict maps labels
+        to weights (missing labels weigh 1).
+    module : torch module class, default=HypothesisConditionedModule
+        The network; its parameters are routed as ``module__...``.
+    criterion : torch module class, default=ObjectiveLoss
+        The training loss; the objective is set by ``objective``.
+    {common_parameters}
 
     Attributes
     ----------
-    classes_ : ndarray of shape (n_classes,)
-        Class labels.
-    n_features_in_ : int
-        Number of features seen in fit.
-    input_shape_ : tuple
-        The sample shape the network was built for.
-    input_kind_ : str
-        The trunk chosen: "paper", "small" or "mlp".
-    module_ : HypothesisConditionedModule
-        The trained network.
-    history_ : skorch.History
-        Per epoch ``train_loss``; per batch ``objective`` and, with IE, ``ie``.
+    class_weight_ : ndarray of shape (n_classes,) or None
+        The class weights used in training.
+    {common_attributes}
 
     Examples
     --------
@@ -113,11 +115,13 @@ default="dv"
         hypothesis_layer=0,
         representation_layer=1,
         hypothesis_chunk_size=None,
+        class_weight=None,
         module=HypothesisConditionedModule,
         criterion=ObjectiveLoss,
         **kwargs,
     ):
         super().__init__(module, criterion=criterion, **kwargs)
+        self.class_weight = class_weight
         self.objective = objective
         self.ie_lambda = ie_lambda
         self.sigma = sigma
@@ -125,19 +129,42 @@ default="dv"
         self.representation_layer = representation_layer
         self.hypothesis_chunk_size = hypothesis_chunk_size
 
-    def _validate_hyperparameters(self):
-        super()._validate_hyperparameters()
-        if self.objective not in OBJECTIVES:
-            raise ValueError(
-                f"objective must be one of {OBJECTIVES}, got {self.objective!r}"
+    _parameter_constraints = {
+        **GuessFirstNet._parameter_constraints,
+        "objective": [StrOptions(set(OBJECTIVES))],
+        "ie_lambda": [non_negative()],
+        "sigma": [positive(), StrOptions({"median"})],
+        "hypothesis_layer": [non_negative(numbers.Integral)],
+        "representation_layer": [non_negative(numbers.Integral)],
+        "hypothesis_chunk_size": [positive(numbers.Integral), None],
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+    class_weight = None  # class-level default: models pickled before it existed
+
+    def _validate_y(self, y, classes=None):
+        y_enc = super()._validate_y(y, classes=classes)
+        if not hasattr(self, "class_weight_") or not self.__sklearn_is_fitted__():
+            self.class_weight_ = self._compute_class_weight(y_enc)
+        return y_enc
+
+    def _compute_class_weight(self, y_enc):
+        if self.class_weight is None:
+            return None
+        k = len(self.classes_)
+        if self.class_weight == "balanced":
+            present = np.unique(y_enc)
+            weights = np.ones(k)
+            weights[present] = compute_class_weight(
+                "balanced", classes=present, y=y_enc
             )
-        _check_number("ie_lambda", self.ie_lambda, low=0)
-        if not (isinstance(self.sigma, str) and self.sigma == "median"):
-            if isinstance(self.sigma, str):
-                raise ValueError(
-                    f"sigma must be a positive number or 'median', got {self.sigma!r}"
-                )
-            _check_number("sigma", self.sigma, low=0, include_low=False)
+            return weights
+        unknown = set(self.class_weight) - set(self.classes_.tolist())
+        if unknown:
+            raise ValueError(
+                f"class_weight has labels {sorted(unknown, key=str)} that are not in "
+                f"classes_ {self.classes_.tolist()}"
+            )
+        return np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_])
 
     def _module_kwargs(self):
         return {
@@ -148,12 +175,18 @@ default="dv"
         }
 
     def initialize_criterion(self):
-        kwargs = {"objective": self.objective, **self.get_params_for("criterion")}
+        kwargs = {
+            "objective": self.objective,
+            "weight": getattr(self, "class_weight_", None),
+            **self.get_params_for("criterion"),
+        }
         self.criterion_ = self.initialized_instance(self.criterion, kwargs)
         return self
 
     def infer(self, x, **fit_params):
         if not (self.module_.training and self.ie_lambda):
+            # a prediction-time parameter: read now, not frozen at fit
+            self.module_.hypothesis_chunk_size = self.hypothesis_chunk_size
             return super().infer(x, **fit_params)
         return self.module_.forward_train(to_tensor(x, device=self.device))
 
@@ -195,16 +228,25 @@ default="dv"
         return f"of objective {self.objective!r}{ie}"
 
     def _proba_from_scores(self, scores):
-        return predict_proba_from_scores(scores, self.objective)
+        # the objective the network was trained with, not today's parameter
+        return predict_proba_from_scores(scores, self.criterion_.objective)
 
 
+@fill_doc
 class CNNClassifier(GuessFirstNet):
     """The paper's baseline CNN: trunk, FC 512-256-128, FC K, softmax cross-entropy.
 
-    Takes the same parameters as :class:`HypothesisConditionedClassifier`
-    where they apply (``input_shape``, ``optimizer``, ``lr``, ``max_epochs``,
-    ``batch_size``, ``device``, ``random_state``, ``train_split``,
-    ``callbacks``, ``verbose``, ``warm_start``, ``module__...``).
+    Parameters
+    ----------
+    module : torch module class, default=CNNModule
+        The network; its parameters are routed as ``module__...``.
+    criterion : torch module class, default=torch.nn.CrossEntropyLoss
+        The training loss.
+    {common_parameters}
+
+    Attributes
+    ----------
+    {common_attributes}
 
     Examples
     --------
@@ -219,18 +261,122 @@ class CNNClassifier(GuessFirstNet):
         super().__init__(module, criterion=criterion, **kwargs)
 
 
+@fill_doc
+class AdversarialTrainingClassifier(CNNClassifier):
+    """The baseline CNN trained on PGD adversarial examples (Madry et al. 2018).
+
+    Each training batch is replaced by its L-inf PGD adversarial examples,
+    crafted on the current network (a frozen eval-mode snapshot, through ART,
+    with the attack registry's "pgd": one random start, steps of
+    2.5 adv_eps / adv_steps) before the cross-entropy step. The training loop
+    is skorch's: callbacks, checkpoints and resume work as for the other
+    estimators, and with ``random_state`` set the random starts come from the
+    training RNG stream, so a resumed run equals an uninterrupted one.
+
+    Parameters
+    ----------
+    adv_eps : float, default=0.3
+        L-inf budget of the training attack, in the scale of the inputs
+        ([0, 1] pixels; Madry et al. used 0.3 on MNIST).
+    adv_steps : int, default=40
+        PGD iterations per batch (Madry et al.: 40). Training costs about
+        ``adv_steps + 1`` times a plain epoch.
+    clip_values : tuple, default=(0.0, 1.0)
+        Valid input range (X outside it is refused: the budget is in its scale).
+    module : torch module class, default=CNNModule
+        The network; its parameters are routed as ``module__...``.
+    criterion : torch module class, default=torch.nn.CrossEntropyLoss
+        The training loss.
+    {common_parameters}
+
+    Attributes
+    ----------
+    {common_attributes}
+
+    Examples
+    --------
+    >>> from sk_guessfirst import AdversarialTrainingClassifier
+    >>> from sk_guessfirst.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)  # float32 in [0, 1]
+    >>> clf = AdversarialTrainingClassifier(
+    ...     adv_eps=0.1, adv_steps=3, max_epochs=2, input_shape=(1, 8, 8),
+    ...     random_state=0).fit(X, y)
+    >>> clf.predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, *, adv_eps=0.3, adv_steps=40, clip_values=(0.0, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        self.adv_eps = adv_eps
+        self.adv_steps = adv_steps
+        self.clip_values = clip_values
+
+    _parameter_constraints = {
+        **GuessFirstNet._parameter_constraints,
+        "adv_eps": [positive()],
+        "adv_steps": [positive(numbers.Integral)],
+        "clip_values": [tuple, list],
+    }
+
+    def train_step_single(self, batch, **fit_params):
+        """Replace the batch by PGD examples against the current network, then step."""
+        from .adversarial import attack_examples
+
+        Xi, yi = unpack_data(batch)
+        X = Xi.detach().cpu().numpy().reshape(len(Xi), -1)
+        # the random starts are drawn from torch's (seeded, checkpointed) stream
+        seed = int(torch.randint(2**31 - 1, (1,)))
+        X_adv = attack_examples(
+            self,
+            X,
+            self.classes_[to_numpy(yi)],
+            attack="pgd",
+            eps=self.adv_eps,
+            loss="ce",
+            clip_values=self.clip_values,
+            batch_size=len(X),
+            random_state=seed,
+            max_iter=self.adv_steps,
+        )
+        X_adv = torch.as_tensor(X_adv).reshape(Xi.shape)
+        return super().train_step_single((X_adv, yi), **fit_params)
+
+    def _loss_description(self):
+        return f"of PGD adversarial training (adv_eps={self.adv_eps})"
+
+
+@fill_doc
 class LeNet5Classifier(CNNClassifier):
     """LeNet-5-like CNN, the substitute model for black-box (transfer) attacks.
 
     conv 6@5x5 pad 2, max-pool, conv 16@5x5, max-pool, FC 120, FC 84, FC K
-    (3x3 kernels on images smaller than 28 pixels). Parameters as
-    :class:`CNNClassifier`.
+    (3x3 kernels on images smaller than 28 pixels).
+
+    Parameters
+    ----------
+    module : torch module class, default=LeNet5Module
+        The network; its parameters are routed as ``module__...``.
+    {common_parameters}
+
+    Attributes
+    ----------
+    {common_attributes}
+
+    Examples
+    --------
+    >>> from sk_guessfirst import LeNet5Classifier
+    >>> from sk_guessfirst.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = LeNet5Classifier(max_epochs=2, input_shape=(1, 8, 8), random_state=0)
+    >>> clf.fit(X, y).predict(X[:3]).shape
+    (3,)
     """
 
     def __init__(self, *, module=LeNet5Module, **kwargs):
         super().__init__(module=module, **kwargs)
 
 
+@fill_doc
 class VIBClassifier(GuessFirstNet):
     """Deep variational information bottleneck (Alemi et al. 2016) baseline.
 
@@ -241,9 +387,17 @@ class VIBClassifier(GuessFirstNet):
     n_predict_samples : int, default=0
         Draws of z averaged at prediction. 0 predicts through the mean
         encoder, deterministically: the same function that white-box attacks
-        differentiate. Alemi et al. averaged 12 draws.
-    Other parameters as :class:`CNNClassifier`; the bottleneck size is
-    ``module__bottleneck`` (default 256).
+        differentiate. Alemi et al. averaged 12 draws. Read at prediction
+        time; with ``random_state`` set, the draws are reproducible.
+    module : torch module class, default=VIBModule
+        Its bottleneck size is ``module__bottleneck`` (default 256).
+    criterion : torch module class, default=torch.nn.CrossEntropyLoss
+        The classification loss; the KL term is added by the estimator.
+    {common_parameters}
+
+    Attributes
+    ----------
+    {common_attributes}
 
     Examples
     --------
@@ -267,16 +421,16 @@ class VIBClassifier(GuessFirstNet):
         self.beta = beta
         self.n_predict_samples = n_predict_samples
 
-    def _validate_hyperparameters(self):
-        super()._validate_hyperparameters()
-        _check_number("beta", self.beta, low=0)
-        _check_number("n_predict_samples", self.n_predict_samples, low=0, integer=True)
-
-    def _module_kwargs(self):
-        return {**super()._module_kwargs(), "n_samples": self.n_predict_samples}
+    _parameter_constraints = {
+        **GuessFirstNet._parameter_constraints,
+        "beta": [non_negative()],
+        "n_predict_samples": [non_negative(numbers.Integral)],
+    }
 
     def infer(self, x, **fit_params):
         if not self.module_.training:
+            # a prediction-time parameter: read now, not frozen at fit
+            self.module_.n_samples = self.n_predict_samples
             return super().infer(x, **fit_params)
         return self.module_.forward_train(to_tensor(x, device=self.device))
 

@@ -5,7 +5,8 @@ Every module maps a float batch of shape (B, C, H, W) or (B, D) to raw scores
 (B, K): hypothesis scores ``T(x, k)`` or logits. Probabilities are derived
 elsewhere (:mod:`sk_guessfirst.objectives`).
 
-Trunk rule (SPEC section 1), chosen from ``input_shape``:
+Trunk rule (paper Appendix F for 28x28 images; user guide, "The method"),
+chosen from ``input_shape``:
 
 - images with both sides >= 28: the paper's stack, conv 4x4/2 -> BN -> ReLU, twice;
 - images with both sides >= 8 (e.g. 8x8 digits): the same channels with 3x3
@@ -45,7 +46,7 @@ def make_trunk(
 ) -> tuple[nn.Module, int]:
     """Build the preprocessing layers for ``input_shape``; return (module, out_dim).
 
-    ``style="guessfirst"`` is the paper's conv-BN-ReLU stack (SPEC section 1);
+    ``style="guessfirst"`` is the paper's conv-BN-ReLU stack (paper Appendix F);
     ``style="lenet"`` the LeNet-5-like substitute (conv 6@5x5 pad 2, pool,
     conv 16@5x5, pool), which switches to 3x3 kernels with padding on images
     smaller than 28 pixels.
@@ -109,7 +110,7 @@ class HypothesisConditionedModule(nn.Module):
 
     The concatenation is never materialised: ``W [h; e_k] + b = W_h h + b + W_y[:, k]``,
     so ``W_h h + b`` is computed once per input and the K columns of ``W_y``
-    are added by broadcasting (SPEC section 1, "efficient hypothesis
+    are added by broadcasting (user guide, "Efficient hypothesis
     inference"); :meth:`forward_naive` is the literal concatenation, kept as
     the reference the efficient path is tested against.
 
@@ -300,7 +301,7 @@ class CNNModule(nn.Module):
 
 class LeNet5Module(CNNModule):
     """LeNet-5-like substitute for black-box attacks: conv 6@5x5 pad 2, pool,
-    conv 16@5x5, pool, FC 120, FC 84, FC K (SPEC section 4)."""
+    conv 16@5x5, pool, FC 120, FC 84, FC K (paper Appendix F)."""
 
     def __init__(self, input_shape, n_classes, hidden_units=(120, 84), mlp_units=128):
         super().__init__(

@@ -8,8 +8,9 @@ estimated on the batch. Joint pairs are ``scores[i, y_i]``; marginal pairs are
 all B*K entries ("sampling uniformly in all categories and pairing them
 broadcastly with all samples").
 
-See SPEC.md section 2 and Nowozin et al. (2016), Table 2, for the f-divergence
-conjugate table reproduced in :data:`F_DIVERGENCES`.
+See the paper (Zhu, An & Niu, arXiv 2001.03311, Eq. 1-6), the user guide and
+Nowozin et al. (2016), Table 2, for the f-divergence conjugate table
+reproduced in :data:`F_DIVERGENCES`.
 """
 
 from __future__ import annotations
@@ -29,22 +30,30 @@ def _positive_scores(scores: Tensor, y: Tensor) -> Tensor:
     return scores.gather(1, y.view(-1, 1)).squeeze(1)
 
 
-def dv_loss(scores: Tensor, y: Tensor) -> Tensor:
+def _joint_mean(values: Tensor, y: Tensor, weight: Tensor | None) -> Tensor:
+    """E_P of per-example values; with class weights, E under P_w ∝ w_y P."""
+    if weight is None:
+        return values.mean()
+    w = weight[y]
+    return (w * values).sum() / w.sum()
+
+
+def dv_loss(scores: Tensor, y: Tensor, weight: Tensor | None = None) -> Tensor:
     """Donsker-Varadhan bound on KL(P || Q) (paper Eq. 4), negated.
 
     ``KL >= E_P[T] - log E_Q[exp T]``; the log-mean-exp uses logsumexp.
     """
     n = scores.numel()
     log_mean_exp = torch.logsumexp(scores.reshape(-1), 0) - math.log(n)
-    return -(_positive_scores(scores, y).mean() - log_mean_exp)
+    return -(_joint_mean(_positive_scores(scores, y), y, weight) - log_mean_exp)
 
 
-def energy_loss(scores: Tensor, y: Tensor) -> Tensor:
+def energy_loss(scores: Tensor, y: Tensor, weight: Tensor | None = None) -> Tensor:
     """Energy-based (Poole et al.) bound on KL (paper Eq. 5/6), negated.
 
     With uniform hypotheses it is cross-entropy over the K scores minus log K.
     """
-    return F.cross_entropy(scores, y) - math.log(scores.shape[1])
+    return F.cross_entropy(scores, y, weight=weight) - math.log(scores.shape[1])
 
 
 @dataclass(frozen=True)
@@ -93,13 +102,18 @@ F_DIVERGENCES: dict[str, FDivergence] = {
 }
 
 
-def f_divergence_loss(scores: Tensor, y: Tensor, divergence: str) -> Tensor:
+def f_divergence_loss(
+    scores: Tensor, y: Tensor, divergence: str, weight: Tensor | None = None
+) -> Tensor:
     """Convex-conjugate bound ``E_P[g(V)] - E_Q[f*(g(V))]`` (paper Eq. 1), negated."""
     fd = F_DIVERGENCES[divergence]
-    return -(fd.g(_positive_scores(scores, y)).mean() - fd.fstar_g(scores).mean())
+    joint = _joint_mean(fd.g(_positive_scores(scores, y)), y, weight)
+    return -(joint - fd.fstar_g(scores).mean())
 
 
-def objective_loss(scores: Tensor, y: Tensor, objective: str) -> Tensor:
+def objective_loss(
+    scores: Tensor, y: Tensor, objective: str, weight: Tensor | None = None
+) -> Tensor:
     """Loss of ``objective`` on a batch: minus its variational lower bound.
 
     Parameters
@@ -110,6 +124,13 @@ def objective_loss(scores: Tensor, y: Tensor, objective: str) -> Tensor:
         True labels, encoded 0..K-1.
     objective : str
         One of :data:`OBJECTIVES`.
+    weight : Tensor of shape (K,) or None, default=None
+        Class weights w_k. The joint term E_P becomes an expectation under
+        the reweighted joint P_w(x, y) ∝ w_y P(x, y) (a weighted mean over
+        the batch's true pairs); the marginal term over all pairs is
+        unchanged. The bound is then on D(P_w || Q), whose optimal critic
+        gives p_w(k | x) ∝ w_k p(k | x): with "balanced" weights, the
+        posterior of a class-balanced problem.
 
     Returns
     -------
@@ -123,10 +144,10 @@ def objective_loss(scores: Tensor, y: Tensor, objective: str) -> Tensor:
     True
     """
     if objective == "dv":
-        return dv_loss(scores, y)
+        return dv_loss(scores, y, weight)
     if objective == "energy":
-        return energy_loss(scores, y)
-    return f_divergence_loss(scores, y, objective)
+        return energy_loss(scores, y, weight)
+    return f_divergence_loss(scores, y, objective, weight)
 
 
 OBJECTIVES = ("dv", "js", "energy", "kl", "rkl", "pearson", "hellinger", "gan")

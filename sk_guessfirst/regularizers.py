@@ -5,7 +5,7 @@ information about the true label y. With a uniform label marginal
 ``I(Z; Y) = (1/K) sum_j KL(p_j || p_bar)`` (paper Eq. 3); KL is replaced by the
 squared MMD with a Gaussian kernel (Gretton et al. 2012; paper Appendix B),
 i.e. the mean squared RKHS distance of each class's kernel mean embedding
-``mu_j`` from their average ``mu_bar``. SPEC.md section 3.
+``mu_j`` from their average ``mu_bar`` (user guide, "Information elimination (IE)").
 """
 
 from __future__ import annotations

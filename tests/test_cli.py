@@ -241,6 +241,22 @@ def test_missing_data_says_how_to_get_it(tmp_path, capsys, monkeypatch):
     err = capsys.readouterr().err
     assert code == 1 and "not found" in err and "download" in err
     assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # nothing half-written
+
+
+def test_corrupt_data_is_a_clear_error(tmp_path, capsys, monkeypatch, mnist_dir):
+    import shutil
+
+    monkeypatch.setenv("SCIKIT_LEARN_DATA", str(tmp_path / "home"))
+    folder = tmp_path / "mnist"
+    shutil.copytree(mnist_dir, folder)
+    images = folder / "t10k-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:5000])  # truncated
+    code = main(["reproduce", "--dataset", "mnist", "--data-home", str(folder),
+                 "--out", str(tmp_path / "out"), "--quiet"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 1 and "sk-guessfirst: error:" in err and "t10k-images" in err
+    assert "Traceback" not in err and not (tmp_path / "out").exists()
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")

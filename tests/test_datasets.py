@@ -1,5 +1,6 @@
 """Data loading: the real files, the strict IDX reader, search order, download."""
 
+import dataclasses
 import gzip
 import http.server
 import os
@@ -88,24 +89,41 @@ def test_load_dataset_digits_split_is_disjoint_and_fixed():
         load_dataset("cifar")
 
 
+def _copy_mnist_test_split(mnist_dir, folder):
+    folder.mkdir(parents=True)
+    for subset, kind in (("test", "images"), ("test", "labels")):
+        shutil.copy(mnist_dir / MNIST.files[subset, kind][0], folder)
+    return folder
+
+
 def test_cached_load_equals_first_load(mnist_dir, tmp_path):
-    first = load_mnist(subset="test", data_home=mnist_dir)
-    cache = Path(os.environ["SCIKIT_LEARN_DATA"]) / "sk_guessfirst_cache"
+    home = _copy_mnist_test_split(mnist_dir, tmp_path / "home")
+    first = load_mnist(subset="test", data_home=home)
+    # the cache lives under the data_home given, not scikit-learn's home
+    cache = home / "sk_guessfirst_cache"
     assert len(list(cache.glob("*.npy"))) == 2
-    second = load_mnist(subset="test", data_home=mnist_dir)
+    assert not (Path(os.environ["SCIKIT_LEARN_DATA"]) / "sk_guessfirst_cache").exists()
+    second = load_mnist(subset="test", data_home=home)
     assert np.array_equal(first.images, second.images)
     # a corrupt cache entry is not trusted: it is decoded again and rewritten
     for f in cache.glob("*.npy"):
         f.write_bytes(b"garbage")
-    third = load_mnist(subset="test", data_home=mnist_dir)
+    third = load_mnist(subset="test", data_home=home)
     assert np.array_equal(first.images, third.images)
 
 
-def test_cache_invalidated_when_source_changes(tmp_path):
+def test_another_data_set_under_mnist_names_is_refused(fashion_dir, tmp_path):
+    """Fashion-MNIST's files have MNIST's names; the content's MD5 tells them apart."""
+    with pytest.raises(ValueError, match="is not MNIST .*another data set"):
+        load_mnist(subset="test", data_home=fashion_dir)
+    assert not list(tmp_path.rglob("*.npy"))  # nothing was cached as MNIST
+
+
+def test_cache_invalidated_when_source_changes(tmp_path, monkeypatch):
     folder = tmp_path / "mnist"
-    _write_fake_mnist(folder, n=5, seed=0)
+    _write_fake_mnist(monkeypatch, folder, n=5, seed=0)
     a = load_mnist(subset="test", data_home=folder)
-    _write_fake_mnist(folder, n=7, seed=1)
+    _write_fake_mnist(monkeypatch, folder, n=7, seed=1)
     b = load_mnist(subset="test", data_home=folder)
     assert len(a.target) == 5 and len(b.target) == 7
 
@@ -118,18 +136,22 @@ def _idx_bytes(array):
     return header + array.astype(np.uint8).tobytes()
 
 
-def _write_fake_mnist(folder, n, seed):
+def _write_fake_mnist(monkeypatch, folder, n, seed):
+    """Random IDX files under MNIST's names, registered as MNIST's content
+    (the loader checks every file against the registry's MD5)."""
+    from sk_guessfirst.datasets import _loaders
+
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.RandomState(seed)
-    for subset in ("train", "test"):
-        (img, _), (lab, _) = (
-            MNIST.files[(subset, "images")],
-            MNIST.files[(subset, "labels")],
+    files = {}
+    for (subset, kind), (name, _) in MNIST.files.items():
+        shape = (n, 28, 28) if kind == "images" else (n,)
+        high = 256 if kind == "images" else 10
+        (folder / name).write_bytes(
+            gzip.compress(_idx_bytes(rng.randint(0, high, shape)))
         )
-        (folder / img).write_bytes(
-            gzip.compress(_idx_bytes(rng.randint(0, 256, (n, 28, 28))))
-        )
-        (folder / lab).write_bytes(gzip.compress(_idx_bytes(rng.randint(0, 10, n))))
+        files[subset, kind] = (name, md5_of_content(folder / name))
+    monkeypatch.setattr(_loaders, "MNIST", dataclasses.replace(MNIST, files=files))
 
 
 def test_parse_idx_roundtrip():
@@ -161,9 +183,9 @@ def test_truncated_gzip_names_the_file(tmp_path):
         read_idx(f)
 
 
-def test_uncompressed_files_are_found(tmp_path):
+def test_uncompressed_files_are_found(tmp_path, monkeypatch):
     folder = tmp_path / "raw"
-    _write_fake_mnist(folder, n=3, seed=0)
+    _write_fake_mnist(monkeypatch, folder, n=3, seed=0)
     for f in folder.glob("*.gz"):
         f.with_suffix("").write_bytes(gzip.decompress(f.read_bytes()))
         f.unlink()
@@ -197,14 +219,15 @@ def test_fashion_error_mentions_debian_package(monkeypatch, tmp_path):
 
 
 def test_environment_variable_is_searched(tmp_path, monkeypatch):
-    _write_fake_mnist(tmp_path / "mnist", n=4, seed=0)
+    _write_fake_mnist(monkeypatch, tmp_path / "mnist", n=4, seed=0)
     monkeypatch.setenv("SK_GUESSFIRST_DATA", str(tmp_path))
     assert load_mnist(subset="test").data.shape == (4, 784)
 
 
 def test_data_home_wins_over_environment(tmp_path, monkeypatch):
-    _write_fake_mnist(tmp_path / "a", n=4, seed=0)
-    _write_fake_mnist(tmp_path / "b" / "mnist", n=6, seed=0)
+    _write_fake_mnist(monkeypatch, tmp_path / "b" / "mnist", n=6, seed=0)
+    # registered last: loading b's files instead would fail their MD5 check
+    _write_fake_mnist(monkeypatch, tmp_path / "a", n=4, seed=0)
     monkeypatch.setenv("SK_GUESSFIRST_DATA", str(tmp_path / "b"))
     assert len(load_mnist(subset="test", data_home=tmp_path / "a").target) == 4
 
@@ -212,6 +235,8 @@ def test_data_home_wins_over_environment(tmp_path, monkeypatch):
 def test_bad_subset():
     with pytest.raises(ValueError, match="subset must be one of"):
         load_mnist(subset="validation")
+    with pytest.raises(ValueError, match="subset must be one of"):
+        load_dataset("digits", subset="tset")
 
 
 # -- download against a local server -----------------------------------------

@@ -49,7 +49,7 @@ def test_outputs_and_attributes(fitted, blobs):
     assert np.array_equal(fitted.predict(X), fitted.classes_[proba.argmax(1)])
     assert fitted.n_features_in_ == 6 and fitted.input_shape_ == (6,)
     assert fitted.input_kind_ == "mlp"
-    assert 0 <= fitted.score(X, y) <= 1
+    assert fitted.score(X, y) > 0.9  # three well-separated blobs
 
 
 def test_history_records_objective_and_ie_per_batch(fitted):
@@ -105,15 +105,21 @@ def test_explicit_input_shape_must_match():
 @pytest.mark.parametrize(
     "params, message",
     [
-        (dict(objective="bogus"), "objective must be one of"),
-        (dict(ie_lambda=-0.1), "ie_lambda must be"),
-        (dict(sigma=-1.0), "sigma must be"),
-        (dict(sigma="mean"), "sigma must be"),
-        (dict(sigma=0), "sigma must be"),
-        (dict(lr=0), "lr must be"),
-        (dict(batch_size=0), "batch_size must be"),
-        (dict(max_epochs=-1), "max_epochs must be"),
+        (dict(objective="bogus"), "'objective' parameter"),
+        (dict(ie_lambda=-0.1), "'ie_lambda' parameter"),
+        (dict(ie_lambda=float("nan")), "'ie_lambda' parameter"),
+        (dict(ie_lambda=float("inf")), "'ie_lambda' parameter .* finite"),
+        (dict(sigma=-1.0), "'sigma' parameter"),
+        (dict(sigma="mean"), "'sigma' parameter"),
+        (dict(sigma=0), "'sigma' parameter"),
+        (dict(lr=0), "'lr' parameter"),
+        (dict(batch_size=0), "'batch_size' parameter"),
+        (dict(max_epochs=-1), "'max_epochs' parameter"),
+        (dict(hypothesis_chunk_size=0), "'hypothesis_chunk_size' parameter"),
+        (dict(class_weight="equal"), "'class_weight' parameter"),
+        (dict(predict_nonlinearity="softmax"), "'predict_nonlinearity' parameter"),
         (dict(device="tpu"), "device must be"),
+        (dict(device="cuda:7"), "device='cuda:7'.*CUDA device"),
     ],
 )
 def test_bad_parameters_raise_in_fit(blobs, params, message):
@@ -229,8 +235,13 @@ def test_partial_fit_continues_and_accepts_classes(blobs):
 def test_warm_start_keeps_weights(blobs):
     X, y = blobs
     clf = CNNClassifier(**{**FAST, "warm_start": True, "max_epochs": 1}).fit(X, y)
+    first = clf.module_.out.weight.detach().clone()
     clf.fit(X, y)
     assert len(clf.history) == 2
+    # continued from epoch 1's weights: equal to two epochs at once
+    two = CNNClassifier(**{**FAST, "max_epochs": 2}).fit(X, y)
+    np.testing.assert_array_equal(clf.predict_proba(X), two.predict_proba(X))
+    assert not np.allclose(first.numpy(), clf.module_.out.weight.detach().numpy())
 
 
 def test_device_auto_resolves_and_param_is_kept(blobs):
@@ -288,9 +299,9 @@ def test_vib_prediction_modes(blobs):
     params = {k: v for k, v in FAST.items() if k != "module__hidden_units"}
     vib = VIBClassifier(**params).fit(X, y)
     np.testing.assert_array_equal(vib.predict_proba(X), vib.predict_proba(X))
-    vib.set_params(n_predict_samples=12)
-    vib.module_.n_samples = 12
+    vib.set_params(n_predict_samples=12)  # read at prediction, no refit
     sampled = vib.predict_proba(X)
+    assert not np.allclose(sampled, vib.set_params(n_predict_samples=0).predict_proba(X))
     np.testing.assert_allclose(sampled.sum(1), 1, rtol=1e-5)
     assert vib.history[-1, "batches", 0]["kl"] >= 0
 
@@ -391,3 +402,66 @@ def test_vib_sampled_prediction_is_reproducible(blobs):
     vib.set_params(random_state=None)
     draws = [vib.predict_proba(X) for _ in range(2)]
     assert not np.array_equal(draws[0], draws[1])
+
+
+def test_prediction_reads_fitted_state_and_prediction_parameters(blobs):
+    X, y = blobs
+    js = HypothesisConditionedClassifier(objective="js", **FAST).fit(X, y)
+    proba = js.predict_proba(X)
+    js.set_params(objective="pearson")  # not refitted: probabilities unchanged
+    np.testing.assert_array_equal(js.predict_proba(X), proba)
+    js.set_params(hypothesis_chunk_size=1)  # a prediction-time parameter
+    np.testing.assert_allclose(js.predict_proba(X), proba, rtol=1e-5, atol=1e-6)
+    assert js.module_.hypothesis_chunk_size == 1
+
+
+def test_image_layouts_are_said_not_guessed():
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(40, 784).astype(np.float32), np.arange(40) % 2
+    params = {**FAST, "max_epochs": 1, "module__hidden_units": (8,)}
+    with pytest.warns(UserWarning, match=r"read as \(1, 28, 28\) images"):
+        CNNClassifier(**params).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said: no warning
+        assert CNNClassifier(**params).fit(X.reshape(40, 28, 28), y).input_kind_ == "paper"
+        flat = CNNClassifier(input_shape=(784,), **params).fit(X, y)
+        assert flat.input_kind_ == "mlp"
+    with pytest.raises(ValueError, match="channels-last"):
+        CNNClassifier(**params).fit(X.reshape(40, 28, 28, 1), y)
+    with pytest.raises(ValueError, match="channels-last"):
+        CNNClassifier(**params).fit(np.repeat(X.reshape(40, 28, 28, 1), 3, -1), y)
+    with pytest.raises(ValueError, match="2 to 4 dimensions"):
+        CNNClassifier(**params).fit(X.reshape(40, 1, 1, 28, 28), y)
+
+
+def test_skorch_save_and_load_params_workflow(blobs, tmp_path):
+    X, y = blobs
+    params = {**FAST, "input_shape": (6,), "classes": [0, 1, 2]}
+    clf = HypothesisConditionedClassifier(**params).fit(X, y)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    new = HypothesisConditionedClassifier(**{**params, "device": "auto"})
+    new.initialize()
+    new.load_params(f_params=tmp_path / "params.pt")
+    np.testing.assert_allclose(new.predict_proba(X), clf.predict_proba(X), rtol=1e-6)
+    with pytest.raises(ValueError, match="pass input_shape=... and classes=..."):
+        HypothesisConditionedClassifier().initialize()
+
+
+def test_class_weight_reweights_the_joint_term():
+    """On imbalanced data, "balanced" weights raise the minority's probability
+    by the weight ratio (p_w(k|x) ∝ w_k p(k|x)) and its recall."""
+    X, y = make_blobs(
+        n_samples=[400, 40], centers=[[0, 0], [1.2, 1.2]], random_state=0
+    )
+    X = X.astype(np.float32)
+    params = {**FAST, "max_epochs": 40, "batch_size": 64}
+    plain = HypothesisConditionedClassifier(**params).fit(X, y)
+    balanced = HypothesisConditionedClassifier(class_weight="balanced", **params).fit(X, y)
+    np.testing.assert_allclose(balanced.class_weight_, [440 / 800, 440 / 80])
+    assert plain.class_weight_ is None
+    minority = y == 1
+    recall = [(m.predict(X)[minority] == 1).mean() for m in (plain, balanced)]
+    assert recall[1] > recall[0] + 0.1
+    assert balanced.predict_proba(X)[:, 1].mean() > 2 * plain.predict_proba(X)[:, 1].mean()
+    with pytest.raises(ValueError, match="not in classes_"):
+        HypothesisConditionedClassifier(class_weight={5: 2.0}, **FAST).fit(X, y)

@@ -46,7 +46,8 @@ def to_art(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline ending in one
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model attacked.
     clip_values : tuple of float, default=(0.0, 1.0)
         Valid input range; attack budgets (eps) are in this scale.
     loss : {"ce", "margin"}, default="ce"
@@ -65,13 +66,13 @@ def to_art(
 
     Examples
     --------
-    >>> from sklearn.datasets import load_digits
     >>> from sk_guessfirst import CNNClassifier
     >>> from sk_guessfirst.adversarial import to_art
-    >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CNNClassifier(max_epochs=2, random_state=0).fit(X / 16, y)
-    >>> art_clf = to_art(clf)
-    >>> art_clf.predict(X[:2].reshape(2, 1, 8, 8) / 16).shape
+    >>> from sk_guessfirst.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)  # float32 in [0, 1]
+    >>> clf = CNNClassifier(max_epochs=2, input_shape=(1, 8, 8), random_state=0)
+    >>> art_clf = to_art(clf.fit(X, y))
+    >>> art_clf.predict(X[:2].reshape(2, 1, 8, 8)).shape
     (2, 10)
     """
     target = resolve_target(estimator)

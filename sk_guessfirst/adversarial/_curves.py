@@ -70,7 +70,20 @@ class RobustnessCurve:
 
 
 def worst_case(*curves, label="worst case"):
-    """Per-example minimum over curves of one norm: the strongest attack per image."""
+    """Per-example minimum over curves of one norm: the strongest attack per image.
+
+    Parameters
+    ----------
+    *curves : RobustnessCurve
+        Curves of the same examples, in one norm.
+    label : str, default="worst case"
+        Label of the result.
+
+    Returns
+    -------
+    curve : RobustnessCurve
+        Their per-example minimal perturbation.
+    """
     norms = {float(c.norm) for c in curves}
     if len(norms) != 1:
         raise ValueError(
@@ -89,13 +102,29 @@ def robustness_curve(
     "fgsm-search" (the paper's FGSM, a line search over eps up to 1),
     "fmn-linf", "fmn-l2", "ddn" and "cw". In black-box mode the perturbation
     is crafted on the substitute and searched along its direction, each
-    budget checked on the estimator. Other keywords are those of
-    :func:`evaluate_attack` (``clip_values``, ``view``, ``batch_size``,
-    ``random_state``) and the attack's parameters (``steps``, ``max_eps``...).
+    budget checked on the estimator.
+
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model attacked.
+    X, y : array-like
+        Inputs in the valid range, and labels.
+    attack : str, default="fmn-linf"
+        A minimal-perturbation attack of the registry.
+    mode : {"white-box", "black-box"}, default="white-box"
+        Craft on the estimator, or on ``substitute``.
+    substitute : fitted estimator or (X_train, y_train), default=None
+        Black-box only.
+    **kwargs
+        ``clip_values``, ``view``, ``batch_size``, ``random_state`` (as in
+        :func:`evaluate_attack`) and the attack's parameters (``steps``,
+        ``max_eps``, ``grid``...).
 
     Returns
     -------
     curve : RobustnessCurve
+        Per-example minimal perturbations and the accuracy they imply.
     """
     spec = check_attack(attack)
     if not spec.minimal:

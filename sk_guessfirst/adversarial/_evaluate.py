@@ -233,7 +233,8 @@ def evaluate_attack(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or a Pipeline of scalers ending in one
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model attacked.
     X, y : array-like
         Inputs in ``clip_values`` (any layout the estimator accepts) and labels.
     attack : str or art.attacks.EvasionAttack
@@ -251,16 +252,20 @@ def evaluate_attack(
         "margin"), the one to run; "worst" runs each and reports the
         per-example worst case over them.
     clip_values : tuple, default=(0.0, 1.0)
+        Valid input range; eps is in its scale.
     view : str, default="scores"
         What the attacker is handed (:data:`~sk_guessfirst.adversarial.VIEWS`).
     eot_samples : int, default=0
         VIB only: attack the expectation over this many draws of z (a
         randomised function) instead of the mean encoder.
     batch_size : int, default=250
+        Images per attack batch.
     random_state : int, RandomState or None, default=None
         Seeds the attack's random starts (numpy's and torch's RNGs, in
         forks that leave the global state alone); the same seed gives the
         same result.
+    verbose : int, default=0
+        Progress bars of the attack library, where it has them.
     **attack_params
         Override the attack's defaults (``max_iter``, ``num_random_init``...);
         unknown names raise.
@@ -268,6 +273,7 @@ def evaluate_attack(
     Returns
     -------
     result : AttackResult
+        Per example and loss, who survives; the parameters run; any flags.
     """
     start = time.perf_counter()
     p = _prepare(
@@ -333,22 +339,38 @@ def adversarial_accuracy(estimator, X, y, *, attack, eps, **kwargs):
     The per-example worst case over the attack's losses (cross-entropy and
     margin for FGSM and PGD) unless ``loss`` names one. Clean mistakes count
     as failures (RobustBench convention), so the value never exceeds clean
-    accuracy, and equals it at ``eps=0``. Takes the parameters of
-    :func:`evaluate_attack`.
+    accuracy, and equals it at ``eps=0``.
+
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model attacked.
+    X, y : array-like
+        Inputs in the valid range, and labels.
+    attack : str or art.attacks.EvasionAttack
+        A registry name or an ART attack instance.
+    eps : float or None
+        Budget in the attack's norm.
+    **kwargs
+        The other parameters of :func:`evaluate_attack` (``mode``,
+        ``substitute``, ``loss``, ``random_state``, attack parameters...).
 
     Returns
     -------
     accuracy : float
+        Robust accuracy in [0, 1].
 
     Examples
     --------
-    >>> from sklearn.datasets import load_digits
     >>> from sk_guessfirst import CNNClassifier
     >>> from sk_guessfirst.adversarial import adversarial_accuracy
-    >>> X, y = load_digits(return_X_y=True)
-    >>> clf = CNNClassifier(max_epochs=5, random_state=0).fit(X / 16, y)
-    >>> adversarial_accuracy(clf, X[:50] / 16, y[:50], attack="pgd", eps=0.0)
-    ...  # doctest: +SKIP
+    >>> from sk_guessfirst.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)  # float32 in [0, 1]
+    >>> clf = CNNClassifier(max_epochs=5, input_shape=(1, 8, 8), random_state=0)
+    >>> clf.fit(X, y).score(X[:50], y[:50]) > 0.9
+    True
+    >>> adversarial_accuracy(clf, X[:50], y[:50], attack="pgd", eps=0.3)
+    0.0
     """
     return evaluate_attack(estimator, X, y, attack=attack, eps=eps, **kwargs).accuracy
 
@@ -379,9 +401,39 @@ def attack_examples(
     scaled to eps. Examples whose perturbation would exceed ``eps`` are
     returned unperturbed; every output lies in ``clip_values``.
 
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model attacked.
+    X, y : array-like
+        Inputs in ``clip_values`` and their labels.
+    attack : str or art.attacks.EvasionAttack
+        A registry name or an ART attack instance.
+    eps : float or None
+        Budget in the attack's norm (None: the ART instance's).
+    mode : {"white-box", "black-box"}, default="white-box"
+        Craft on the estimator, or on ``substitute``.
+    substitute : fitted estimator or (X_train, y_train), default=None
+        Black-box only.
+    loss : str or None, default=None
+        The one loss to run; None takes the attack's first.
+    clip_values : tuple, default=(0.0, 1.0)
+        Valid input range.
+    view : str, default="scores"
+        What the attacker is handed.
+    batch_size : int, default=250
+        Images per attack batch.
+    random_state : int, RandomState or None, default=None
+        Seeds the attack's random starts.
+    verbose : int, default=0
+        Progress bars of the attack library.
+    **attack_params
+        Overrides of the attack's defaults.
+
     Returns
     -------
     X_adv : ndarray of shape (n_samples, n_features)
+        The adversarial examples, flat.
     """
     if loss == "worst":
         raise ValueError("attack_examples runs one loss; name it (e.g. 'ce')")

@@ -197,6 +197,20 @@ def attacked_function(estimator, *, view="scores", eot_samples=0):
     A deep copy of the fitted network (BatchNorm on its running statistics,
     no parameter requires grad), so training the estimator further never
     changes it, and attacking it never touches the estimator.
+
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model.
+    view : str, default="scores"
+        What the module outputs (:data:`VIEWS`).
+    eot_samples : int, default=0
+        VIB only: average this many draws of z (expectation over transformation).
+
+    Returns
+    -------
+    module : torch.nn.Module
+        Inputs of shape (n, *input_shape) to the K outputs of ``view``.
     """
     target = resolve_target(estimator)
     check_view(view)

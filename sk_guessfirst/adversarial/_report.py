@@ -83,7 +83,28 @@ def input_gradient_stats(
     estimator, X, y, *, loss="ce", clip_values=(0.0, 1.0), view="scores"
 ):
     """Share of examples whose input gradient (of ``loss``) is all zero, and
-    whether any gradient is NaN."""
+    whether any gradient is NaN.
+
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model.
+    X, y : array-like
+        Inputs and labels.
+    loss : {"ce", "margin"}, default="ce"
+        The loss differentiated.
+    clip_values : tuple, default=(0.0, 1.0)
+        Valid input range.
+    view : str, default="scores"
+        What the attacker is handed.
+
+    Returns
+    -------
+    zero_share : float
+        Share of examples with an all-zero gradient.
+    has_nan : bool
+        Whether any gradient entry is NaN.
+    """
     target = resolve_target(estimator)
     X, y, y_enc = check_Xy(target, X, y, check_clip_values(clip_values))
     art = to_art(target, clip_values=clip_values, loss=loss, view=view)
@@ -137,13 +158,34 @@ def robustness_report(
 
     Parameters
     ----------
+    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+        The model.
+    X, y : array-like
+        Inputs in the valid range, and labels.
+    eps : float, default=0.3
+        The L-inf budget every check is run at.
+    substitute : fitted estimator or (X_train, y_train), default=None
+        For the transfer check; None skips it.
+    tolerance : float, default=0.02
+        Slack of every comparison.
+    clip_values : tuple, default=(0.0, 1.0)
+        Valid input range.
+    large_eps : float, default=1.0
+        The largest budget of the growing-eps check.
+    view : str, default="scores"
+        What the attacker is handed.
     attack_params : dict, default=None
         Per attack name, parameter overrides (e.g. ``{"square":
         {"n_queries": 1000}}``) to fit a smaller budget; written to the report.
+    random_state : int, RandomState or None, default=0
+        Seeds every attack.
+    verbose : int, default=0
+        Progress bars of the attack libraries.
 
     Returns
     -------
     report : RobustnessReport
+        The results and the checks; ``str(report)`` is a readable summary.
     """
     eps = check_eps(eps)
     large_eps = check_eps(large_eps, "large_eps")

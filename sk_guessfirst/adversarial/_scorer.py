@@ -11,7 +11,15 @@ class AdversarialScorer:
     """Callable ``scorer(estimator, X, y)`` returning fixed-budget robust accuracy.
 
     A plain class (not a closure) so that it pickles for joblib and Dask
-    workers. Build it with :func:`make_adversarial_scorer`.
+    workers. Build it with :func:`make_adversarial_scorer`, which checks the
+    arguments.
+
+    Parameters
+    ----------
+    attack, eps, mode, substitute, loss, view : see :func:`evaluate_attack`
+        The attack and how it is run.
+    attack_params : dict
+        Overrides of the attack's defaults, and ``random_state``.
     """
 
     def __init__(self, attack, eps, mode, substitute, loss, view, attack_params):
@@ -65,6 +73,31 @@ def make_adversarial_scorer(
     (``scoring=scorer``) or in a multi-metric dict beside clean accuracy.
     Pipelines of scalers ending in an sk_guessfirst estimator are scored with
     their scalers inside the attacked function.
+
+    Parameters
+    ----------
+    attack : str
+        A registry name (:data:`ATTACKS`).
+    eps : float
+        Budget in the attack's norm.
+    mode : {"white-box", "black-box"}, default="white-box"
+        Craft on the candidate, or on ``substitute``.
+    substitute : fitted estimator or (X_train, y_train), default=None
+        Black-box only.
+    loss : str, default="worst"
+        The loss to run, or "worst" for the per-example worst case over the
+        attack's losses.
+    view : str, default="scores"
+        What the attacker is handed.
+    random_state : int, RandomState or None, default=0
+        Seeds the attack's random starts.
+    **attack_params
+        Overrides of the attack's defaults.
+
+    Returns
+    -------
+    scorer : AdversarialScorer
+        ``scorer(estimator, X, y)`` -> robust accuracy.
 
     Examples
     --------

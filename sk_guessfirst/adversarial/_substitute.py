@@ -19,6 +19,19 @@ def fit_substitute(X, y, **params):
 
     Later calls with the same data and parameters return the same fitted
     model, so a grid search or a report never retrains it.
+
+    Parameters
+    ----------
+    X, y : array-like
+        Training data.
+    **params
+        Parameters of :class:`~sk_guessfirst.LeNet5Classifier` (default
+        ``max_epochs=10``, ``random_state=0``).
+
+    Returns
+    -------
+    substitute : LeNet5Classifier
+        Fitted.
     """
     from ..estimators import LeNet5Classifier
 

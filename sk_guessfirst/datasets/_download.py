@@ -93,5 +93,6 @@ def download_verified(
     raise OSError(
         f"could not download {filename}; every mirror failed:\n"
         + "\n".join(failures)
-        + "\nCheck your network connection or pass other mirrors=[...]."
+        + "\nCheck your network connection, or pass other mirrors (mirrors=[...] in "
+        "Python, --mirror on the command line)."
     )

@@ -46,7 +46,18 @@ def read_bytes(path: str | Path) -> bytes:
 
 
 def md5_of_content(path: str | Path) -> str:
-    """MD5 of the file's *decompressed* content, as published for MNIST."""
+    """MD5 of the file's *decompressed* content, as published for MNIST.
+
+    Parameters
+    ----------
+    path : str or path-like
+        An IDX file, gzip-compressed or not.
+
+    Returns
+    -------
+    md5 : str
+        Hexadecimal digest.
+    """
     return hashlib.md5(read_bytes(path)).hexdigest()
 
 
@@ -101,6 +112,21 @@ def parse_idx(raw: bytes, name: str = "<bytes>") -> np.ndarray:
 
 def read_idx(path: str | Path) -> np.ndarray:
     """Read an IDX file (optionally gzip-compressed) strictly.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+
+    Returns
+    -------
+    array : ndarray
+        Its content, in native byte order.
+
+    Raises
+    ------
+    ValueError
+        The file is corrupt or truncated (the message names it).
 
     Examples
     --------

@@ -13,7 +13,7 @@ from sklearn import datasets as _skdatasets
 from sklearn.utils import Bunch
 
 from ._download import download_verified
-from ._idx import read_idx
+from ._idx import parse_idx, read_bytes
 
 ENV_VAR = "SK_GUESSFIRST_DATA"
 SUBSETS = ("train", "test", "all")
@@ -129,8 +129,9 @@ def _download_dir(spec: _IdxDataset, data_home) -> Path:
     return Path(root).expanduser() / spec.name
 
 
-def _cache_path(source: Path) -> Path:
-    """Cache file for the decoded array of ``source``.
+def _cache_path(source: Path, data_home=None) -> Path:
+    """Cache file for the decoded array of ``source``, under ``data_home`` when
+    given (else scikit-learn's ``get_data_home()``).
 
     The key covers the source's absolute path, size and modification time, so
     a changed or replaced source file gets a new cache entry.
@@ -138,19 +139,29 @@ def _cache_path(source: Path) -> Path:
     st = source.stat()
     key = f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
-    cache_dir = Path(_skdatasets.get_data_home()) / "sk_guessfirst_cache"
-    return cache_dir / f"{source.name.split('.')[0]}-{digest}.npy"
+    home = Path(data_home).expanduser() if data_home else _skdatasets.get_data_home()
+    return Path(home) / "sk_guessfirst_cache" / f"{source.name.split('.')[0]}-{digest}.npy"
 
 
-def _load_array(source: Path) -> np.ndarray:
-    """Decode ``source`` once; later calls read the cached ``.npy``."""
-    cache = _cache_path(source)
+def _load_array(source: Path, md5: str, what: str, data_home=None) -> np.ndarray:
+    """Decode ``source`` once, checking that it is the file it should be; later
+    calls read the cached ``.npy`` (only verified files are cached, so the
+    cache is also the verdict)."""
+    cache = _cache_path(source, data_home)
     if cache.is_file():
         try:
             return np.load(cache, allow_pickle=False)
         except (OSError, ValueError):
             pass  # unreadable cache: decode again and rewrite it below
-    array = read_idx(source)
+    raw = read_bytes(source)
+    if hashlib.md5(raw).hexdigest() != md5:
+        raise ValueError(
+            f"{source} is not {what}: its content's MD5 differs from the published "
+            "one. Is data_home pointing at another data set (MNIST and "
+            "Fashion-MNIST use the same file names)? Fix data_home, or delete the "
+            "file and pass download=True."
+        )
+    array = parse_idx(raw, str(source))
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".npy", dir=cache.parent)
@@ -195,9 +206,13 @@ def _load_idx_dataset(spec, *, subset, data_home, download, return_X_y, mirrors)
     parts = ("train", "test") if subset == "all" else (subset,)
     images, labels = [], []
     for part in parts:
-        img_path = _locate(spec, part, "images", data_home, download, mirrors)
-        lab_path = _locate(spec, part, "labels", data_home, download, mirrors)
-        img, lab = _load_array(img_path), _load_array(lab_path)
+        arrays = []
+        for kind in ("images", "labels"):
+            path = _locate(spec, part, kind, data_home, download, mirrors)
+            filename, md5 = spec.files[(part, kind)]
+            what = f"{spec.title}'s {filename}"
+            arrays.append((path, _load_array(path, md5, what, data_home)))
+        (img_path, img), (lab_path, lab) = arrays
         if img.ndim != 3 or lab.ndim != 1 or len(img) != len(lab):
             raise ValueError(
                 f"{img_path} and {lab_path} do not match: images {img.shape}, "
@@ -349,12 +364,32 @@ def load_digits(*, return_X_y=False):
     )
 
 
-def load_dataset(name: str, *, subset="train", data_home=None, download=False):
+def load_dataset(
+    name: str, *, subset="train", data_home=None, download=False, mirrors=None
+):
     """Load a data set by name ("digits", "mnist" or "fashion-mnist") as (X, y).
 
     For "digits", which has no official split, ``subset`` selects a fixed
     stratified 70/30 split (random_state=0) so that train and test never mix.
+
+    Parameters
+    ----------
+    name : {"digits", "mnist", "fashion-mnist"}
+        The data set.
+    subset : {"train", "test", "all"}, default="train"
+        Which split.
+    data_home, download, mirrors
+        As in :func:`load_mnist` (ignored for "digits").
+
+    Returns
+    -------
+    X : ndarray of shape (n, n_features), float32 in [0, 1]
+        Flat images.
+    y : ndarray of shape (n,), int64
+        Labels.
     """
+    if subset not in SUBSETS:
+        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
     if name == "digits":
         from sklearn.model_selection import train_test_split
 
@@ -371,5 +406,9 @@ def load_dataset(name: str, *, subset="train", data_home=None, download=False):
             f"unknown dataset {name!r}; choose 'digits', 'mnist' or 'fashion-mnist'"
         )
     return loaders[name](
-        subset=subset, data_home=data_home, download=download, return_X_y=True
+        subset=subset,
+        data_home=data_home,
+        download=download,
+        return_X_y=True,
+        mirrors=mirrors,
     )

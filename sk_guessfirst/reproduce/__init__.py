@@ -159,16 +159,11 @@ class _Progress:
         return result
 
 
-def _load(settings, download):
-    X, y = load_dataset(
-        settings.dataset,
-        subset="train",
-        data_home=settings.data_home,
-        download=download,
-    )
-    Xt, yt = load_dataset(
-        settings.dataset, subset="test", data_home=settings.data_home, download=download
-    )
+def _load(settings, download, mirrors=None):
+    """Training set (or its n_train subset), and the test set in a seeded order."""
+    where = dict(data_home=settings.data_home, download=download, mirrors=mirrors)
+    X, y = load_dataset(settings.dataset, subset="train", **where)
+    Xt, yt = load_dataset(settings.dataset, subset="test", **where)
     if settings.n_train and settings.n_train < len(X):
         keep = np.random.RandomState(settings.seed).permutation(len(X))[
             : settings.n_train
@@ -178,7 +173,7 @@ def _load(settings, download):
     return X, y, Xt[order], yt[order]
 
 
-def reproduce(settings, out, *, force=False, verbose=1, download=False):
+def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=None):
     """Run (or resume) the paper's experiment; returns the table rows.
 
     Raises KeyboardInterrupt as it comes: every finished epoch and cell is
@@ -189,8 +184,9 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False):
 
     log = _Log(verbose)
     t0 = time.perf_counter()
+    # the data first: a missing or corrupt data set leaves nothing in --out
+    X, y, Xt, yt = _load(settings, download, mirrors)
     run = RunDirectory(out, settings, force=force)
-    X, y, Xt, yt = _load(settings, download)
     n_eval = min(settings.n_eval, len(Xt))
     sizes = {
         "train": len(X),

@@ -108,11 +108,22 @@ class RunDirectory:
 
 
 class Trained:
-    """A trained model of the run: its name, the estimator, a parameter hash."""
+    """A trained model of the run: its name, the estimator, a parameter hash.
+
+    The hash covers the parameters that differ from the estimator's defaults,
+    so that a parameter added to the package later (at its default) does not
+    orphan the cells of models trained before.
+    """
 
     def __init__(self, name, estimator):
         self.name, self.estimator = name, estimator
-        self.params = evaluation_hash(training_params(estimator))
+        defaults = type(estimator)().get_params(deep=False)
+        changed = {
+            k: v
+            for k, v in training_params(estimator).items()
+            if k not in defaults or joblib.hash(v) != joblib.hash(defaults[k])
+        }
+        self.params = evaluation_hash(changed)
 
 
 def cell_seed(seed, *parts):
