@@ -13,7 +13,12 @@ def example_data(n_test=200):
     X, y = load_dataset(name, subset="train")
     Xt, yt = load_dataset(name, subset="test")
     side = int(round(X.shape[1] ** 0.5))
-    return X.reshape(-1, side, side), y, Xt[:n_test].reshape(-1, side, side), yt[:n_test]
+    return (
+        X.reshape(-1, side, side),
+        y,
+        Xt[:n_test].reshape(-1, side, side),
+        yt[:n_test],
+    )
 
 
 EPOCHS = 5 if FULL else 10

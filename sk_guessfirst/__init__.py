@@ -28,6 +28,7 @@ def __getattr__(name):
         return importlib.import_module(".adversarial", __name__)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+
 __all__ = [
     "AdversarialTrainingClassifier",
     "CNNClassifier",

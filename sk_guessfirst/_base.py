@@ -454,8 +454,9 @@ class GuessFirstNet(NeuralNetClassifier):
         return self
 
     def get_iterator(self, dataset, training=False):
-        """Training batches have a fixed size (paper Appendix F; user guide, "The objective family"): the last
-        incomplete batch is dropped, and n < batch_size gives one batch of n."""
+        """Training batches have a fixed size (paper Appendix F: the DV estimate
+        depends on it): the last incomplete batch is dropped, and
+        n < batch_size gives one batch of n."""
         if not training:
             return super().get_iterator(dataset, training=False)
         kwargs = self.get_params_for("iterator_train")

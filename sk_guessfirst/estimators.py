@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import torch
-from skorch.dataset import unpack_data
-from skorch.utils import to_numpy, to_tensor
-from torch import nn
-
 import numbers
 
 import numpy as np
+import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
+from skorch.dataset import unpack_data
+from skorch.utils import to_numpy, to_tensor
+from torch import nn
 
 from ._base import GuessFirstNet, non_negative, positive
 from ._docs import fill_doc
@@ -39,7 +38,8 @@ class ObjectiveLoss(nn.Module):
         super().__init__()
         self.objective = objective
         self.register_buffer(
-            "weight", None if weight is None else torch.as_tensor(weight, dtype=torch.float32)
+            "weight",
+            None if weight is None else torch.as_tensor(weight, dtype=torch.float32),
         )
 
     def forward(self, scores, y):

@@ -29,7 +29,9 @@ def _public_objects():
         module = importlib.import_module(name)
         for attr in getattr(module, "__all__", []):
             obj = getattr(module, attr)
-            if callable(obj) and getattr(obj, "__module__", "").startswith("sk_guessfirst"):
+            if callable(obj) and getattr(obj, "__module__", "").startswith(
+                "sk_guessfirst"
+            ):
                 yield f"{obj.__module__}.{obj.__qualname__}"
 
 
@@ -44,15 +46,19 @@ def _documents_attributes_not_parameters(name):
     obj = getattr(importlib.import_module(module), qualname)
     if dataclasses.is_dataclass(obj):
         return True
-    return isinstance(obj, type) and issubclass(obj, torch.nn.Module) and (
-        "__init__" not in vars(obj)
+    return (
+        isinstance(obj, type)
+        and issubclass(obj, torch.nn.Module)
+        and ("__init__" not in vars(obj))
     )
 
 
 @pytest.mark.parametrize("name", sorted(set(_public_objects())))
 def test_public_docstrings_are_valid(name):
     result = validate(name)
-    checks = CHECKS - ({"PR01"} if _documents_attributes_not_parameters(name) else set())
+    checks = CHECKS - (
+        {"PR01"} if _documents_attributes_not_parameters(name) else set()
+    )
     errors = [f"{code}: {msg}" for code, msg in result["errors"] if code in checks]
     assert not errors, f"{name}:\n" + "\n".join(errors)
 
@@ -66,7 +72,9 @@ ESTIMATORS = [
 ]
 
 
-@pytest.mark.parametrize("Est, params", ESTIMATORS, ids=lambda e: getattr(e, "__name__", ""))
+@pytest.mark.parametrize(
+    "Est, params", ESTIMATORS, ids=lambda e: getattr(e, "__name__", "")
+)
 def test_fitted_attributes_are_documented_and_exist(Est, params):
     """imbalanced-learn's check: documented fitted attributes exist, and every
     fitted attribute is documented."""

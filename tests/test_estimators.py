@@ -301,7 +301,9 @@ def test_vib_prediction_modes(blobs):
     np.testing.assert_array_equal(vib.predict_proba(X), vib.predict_proba(X))
     vib.set_params(n_predict_samples=12)  # read at prediction, no refit
     sampled = vib.predict_proba(X)
-    assert not np.allclose(sampled, vib.set_params(n_predict_samples=0).predict_proba(X))
+    assert not np.allclose(
+        sampled, vib.set_params(n_predict_samples=0).predict_proba(X)
+    )
     np.testing.assert_allclose(sampled.sum(1), 1, rtol=1e-5)
     assert vib.history[-1, "batches", 0]["kl"] >= 0
 
@@ -423,7 +425,9 @@ def test_image_layouts_are_said_not_guessed():
         CNNClassifier(**params).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # said: no warning
-        assert CNNClassifier(**params).fit(X.reshape(40, 28, 28), y).input_kind_ == "paper"
+        assert (
+            CNNClassifier(**params).fit(X.reshape(40, 28, 28), y).input_kind_ == "paper"
+        )
         flat = CNNClassifier(input_shape=(784,), **params).fit(X, y)
         assert flat.input_kind_ == "mlp"
     with pytest.raises(ValueError, match="channels-last"):
@@ -450,18 +454,20 @@ def test_skorch_save_and_load_params_workflow(blobs, tmp_path):
 def test_class_weight_reweights_the_joint_term():
     """On imbalanced data, "balanced" weights raise the minority's probability
     by the weight ratio (p_w(k|x) ∝ w_k p(k|x)) and its recall."""
-    X, y = make_blobs(
-        n_samples=[400, 40], centers=[[0, 0], [1.2, 1.2]], random_state=0
-    )
+    X, y = make_blobs(n_samples=[400, 40], centers=[[0, 0], [1.2, 1.2]], random_state=0)
     X = X.astype(np.float32)
     params = {**FAST, "max_epochs": 40, "batch_size": 64}
     plain = HypothesisConditionedClassifier(**params).fit(X, y)
-    balanced = HypothesisConditionedClassifier(class_weight="balanced", **params).fit(X, y)
+    balanced = HypothesisConditionedClassifier(class_weight="balanced", **params).fit(
+        X, y
+    )
     np.testing.assert_allclose(balanced.class_weight_, [440 / 800, 440 / 80])
     assert plain.class_weight_ is None
     minority = y == 1
     recall = [(m.predict(X)[minority] == 1).mean() for m in (plain, balanced)]
     assert recall[1] > recall[0] + 0.1
-    assert balanced.predict_proba(X)[:, 1].mean() > 2 * plain.predict_proba(X)[:, 1].mean()
+    assert (
+        balanced.predict_proba(X)[:, 1].mean() > 2 * plain.predict_proba(X)[:, 1].mean()
+    )
     with pytest.raises(ValueError, match="not in classes_"):
         HypothesisConditionedClassifier(class_weight={5: 2.0}, **FAST).fit(X, y)

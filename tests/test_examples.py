@@ -22,16 +22,17 @@ def _figure_marks():
 # What each example must have computed: one falsifiable check per example.
 EXPECT = {
     "plot_quickstart": lambda ns: ns["clf"].score(ns["X_test"], ns["y_test"]) > 0.9,
-    "plot_objectives": lambda ns: ns["accuracy"]["dv"] > 0.9
-    and ns["accuracy"]["js"] > 0.9,
+    "plot_objectives": lambda ns: (
+        ns["accuracy"]["dv"] > 0.9 and ns["accuracy"]["js"] > 0.9
+    ),
     "plot_grid_search": lambda ns: (
-        ns["results"]["mean_test_fgsm"] < ns["results"]["mean_test_clean"]
-    ).all()
-    and set(ns["search"].best_params_) == {"ie_lambda", "sigma"},
+        (ns["results"]["mean_test_fgsm"] < ns["results"]["mean_test_clean"]).all()
+        and set(ns["search"].best_params_) == {"ie_lambda", "sigma"}
+    ),
     "plot_white_box_attacks": lambda ns: (
-        ns["art_model"].predict(ns["adversarial"]).argmax(1) == ns["y_test"]
-    ).mean()
-    < ns["models"]["C-DV"].score(ns["X_test"], ns["y_test"]) - 0.1,
+        (ns["art_model"].predict(ns["adversarial"]).argmax(1) == ns["y_test"]).mean()
+        < ns["models"]["C-DV"].score(ns["X_test"], ns["y_test"]) - 0.1
+    ),
     "plot_black_box_transfer": lambda ns: all(
         m.score(ns["X_test"], ns["y_test"]) > 0.9 for m in ns["models"].values()
     ),

@@ -140,7 +140,9 @@ def _cache_path(source: Path, data_home=None) -> Path:
     key = f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     home = Path(data_home).expanduser() if data_home else _skdatasets.get_data_home()
-    return Path(home) / "sk_guessfirst_cache" / f"{source.name.split('.')[0]}-{digest}.npy"
+    return (
+        Path(home) / "sk_guessfirst_cache" / f"{source.name.split('.')[0]}-{digest}.npy"
+    )
 
 
 def _load_array(source: Path, md5: str, what: str, data_home=None) -> np.ndarray:
