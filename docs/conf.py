@@ -17,6 +17,11 @@ from sk_guessfirst import __version__ as release  # noqa: E402
 
 version = release
 
+# The attack table is written from the registry, its one source.
+from sk_guessfirst.adversarial._attacks import attack_table_rst  # noqa: E402
+
+(Path(__file__).parent / "attacks_table.rst").write_text(attack_table_rst())
+
 extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
@@ -39,6 +44,7 @@ templates_path = ["_templates"]
 exclude_patterns = [
     "_build",
     "results_tables.rst",
+    "attacks_table.rst",
     "benchmark_figures.rst",
     "auto_examples/*.ipynb",
     "auto_examples/*.py",

@@ -181,7 +181,16 @@ def build_parser():
         nargs="+",
         type=_positive_int,
         default=(),
-        help="keep a copy of every model at these epochs (e.g. 3 10 25)",
+        help="keep a copy of every model at these epochs (e.g. 3 10 25) and plot "
+        "clean, white-box and black-box accuracy against training length",
+    )
+    rep.add_argument(
+        "--views",
+        nargs="+",
+        default=(),
+        choices=["activated", "sigmoid", "clipped-log-proba"],
+        help="rerun the white-box FGSM/PGD rows with the attacker handed these "
+        "views instead of the raw scores, and flag views that mask gradients",
     )
     rep.add_argument(
         "--no-curves", action="store_true", help="skip the minimal-perturbation curves"
@@ -298,6 +307,7 @@ def _settings(args):
         curves=not args.no_curves,
         report=not args.no_report,
         keep_epochs=tuple(sorted(set(args.keep_epochs))),
+        views=tuple(args.views),
     )
 
 

@@ -29,14 +29,28 @@ def _need(folder: Path, what: str) -> Path:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def mnist_dir():
-    return _need(MNIST_DIR, "MNIST (set SK_GUESSFIRST_TEST_MNIST)")
+def _private_copy(tmp_path_factory, source, name):
+    # Loading writes a decoded-array cache under the data folder: tests work
+    # on a copy, never writing into ../shared or /usr/share.
+    import shutil
+
+    copy = tmp_path_factory.mktemp("data") / name
+    copy.mkdir()
+    for f in source.glob("*-ubyte.gz"):
+        shutil.copy(f, copy)
+    return copy
 
 
 @pytest.fixture(scope="session")
-def fashion_dir():
-    return _need(FASHION_DIR, "Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+def mnist_dir(tmp_path_factory):
+    source = _need(MNIST_DIR, "MNIST (set SK_GUESSFIRST_TEST_MNIST)")
+    return _private_copy(tmp_path_factory, source, "mnist")
+
+
+@pytest.fixture(scope="session")
+def fashion_dir(tmp_path_factory):
+    source = _need(FASHION_DIR, "Fashion-MNIST (apt-get install dataset-fashion-mnist)")
+    return _private_copy(tmp_path_factory, source, "fashion-mnist")
 
 
 def _subsample(X, y, n, seed):

@@ -3,6 +3,7 @@
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sk_guessfirst import (
+    AdversarialTrainingClassifier,
     CNNClassifier,
     HypothesisConditionedClassifier,
     LeNet5Classifier,
@@ -20,6 +21,11 @@ ESTIMATORS = [
     CNNClassifier(**_SMALL),
     VIBClassifier(**_SMALL),
     LeNet5Classifier(**_SMALL),
+    # the checks' data are not images in [0, 1]: a range that holds them all,
+    # and a budget that is small in it
+    AdversarialTrainingClassifier(
+        adv_eps=0.05, adv_steps=2, clip_values=(-1e6, 1e6), **_SMALL
+    ),
 ]
 
 EXPECTED_FAILED_CHECKS: dict = {}

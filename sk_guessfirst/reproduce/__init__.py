@@ -32,7 +32,7 @@ from ..adversarial import (
     worst_case,
 )
 from ..datasets import load_dataset
-from . import _tables
+from . import _studies, _tables
 from ._plan import BUDGETS, CURVES, MODELS, PROTOCOL, REPORT_EPS, SUBSTITUTE
 from ._run import RunDirectory, Trained, cell_seed, evaluation_hash
 
@@ -59,6 +59,7 @@ class Settings:
     curves: bool = True
     report: bool = True
     keep_epochs: tuple = ()
+    views: tuple = ()
 
     def resolved(self):
         """The settings with the budget's defaults filled in, checked."""
@@ -78,6 +79,7 @@ class Settings:
             raise ValueError(f"models {sorted(unknown)} are not among {list(MODELS)}")
         return replace(
             self,
+            views=_studies.check_views(self.views),
             epochs=self.epochs or budget.epochs[self.dataset],
             n_eval=self.n_eval or budget.n_eval,
             attacks=tuple(self.attacks) if self.attacks else None,
@@ -232,9 +234,14 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
     )
     report_eps = REPORT_EPS if settings.report else ()
     n_black = sum(len(ATTACKS[a].losses) for a, _, m in protocol if m == "black-box")
-    total = n_black + len(names) * (
-        sum(m == "white-box" for *_, m in protocol) + len(curve_jobs) + len(report_eps)
+    per_model = (
+        sum(m == "white-box" for *_, m in protocol)
+        + len(curve_jobs)
+        + len(report_eps)
+        + 2 * (1 + sum(e < settings.epochs for e in settings.keep_epochs))
+        + len(settings.views) * len(_studies.VIEW_ROWS)
     )
+    total = n_black + len(names) * per_model
     progress = _Progress(total, log)
     log(f"Evaluating: {total} cells")
 
@@ -331,8 +338,26 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         log,
     )
 
+    studies = {}
+    if settings.keep_epochs:
+        studies["length"] = _studies.training_length(
+            run, settings, budget, trained, substitute, Xe, ye, progress
+        )
+    if settings.views:
+        raw = {
+            (n, a, e): results[n, a, "white-box", e]
+            for n in names
+            for a, e in _studies.VIEW_ROWS
+            if (n, a, "white-box", e) in results
+        }
+        if len(raw) < len(names) * len(_studies.VIEW_ROWS):
+            raise ValueError("--views needs the fgsm and pgd rows of the protocol")
+        studies["views"] = _studies.attacker_views(
+            run, settings, budget, trained, Xe, ye, raw, progress
+        )
+
     timing = {"training": t_train, "total": time.perf_counter() - t0}
-    _write(run, settings, sizes, names, rows, curves, reports, timing)
+    _write(run, settings, sizes, names, rows, curves, reports, studies, timing)
     log(f"Results in {run.path} ({_duration(timing['total'])})")
     return rows
 
@@ -438,7 +463,7 @@ def _reports(run, settings, budget, trained, substitute, X, y, eps_list, progres
     return reports
 
 
-def _write(run, settings, sizes, names, rows, curves, reports, timing):
+def _write(run, settings, sizes, names, rows, curves, reports, studies, timing):
     from matplotlib.figure import Figure
 
     figures = {}  # (norm, mode) -> model -> worst-case curve over that norm's attacks
@@ -470,6 +495,17 @@ def _write(run, settings, sizes, names, rows, curves, reports, timing):
         for (name, eps), report in reports.items():
             lines += [f"## {name}, eps={eps}", "", "```", str(report), "```", ""]
         (run.path / "report.md").write_text("\n".join(lines))
+    if "length" in studies:
+        _studies.plot_training_length(
+            studies["length"], run.path / "training_length.png", sizes["eval"]
+        )
+        (run.path / "training_length.md").write_text(
+            _studies.training_length_markdown(studies["length"])
+        )
+    if "views" in studies:
+        (run.path / "views.md").write_text(
+            _studies.views_markdown(studies["views"], settings.views, names)
+        )
     _tables.write_csv(run.path / "results.csv", settings, names, rows)
     (run.path / "results.rst").write_text(_tables.rst(settings, sizes, names, rows))
     # last: results.md marks the run as finished
