@@ -99,7 +99,9 @@ EPOCH_TARGETS = {"C-DV": 1.5, "C-DV-IE": 2.0}
 def _epoch_estimators(device):
     from .estimators import CNNClassifier, HypothesisConditionedClassifier
 
-    common = dict(max_epochs=1, batch_size=BATCH, random_state=0, device=device)
+    common = dict(
+        max_epochs=1, batch_size=BATCH, random_state=0, device=device, input_shape=SHAPE
+    )
     return {
         "CNN": CNNClassifier(**common),
         "C-DV": HypothesisConditionedClassifier(objective="dv", **common),
@@ -237,7 +239,8 @@ def bench_attack(n=250, steps=40, repeats=3, eps=0.3, device="cpu"):
     y = np.arange(300) % K
     out = {}
     for name, Est in (("cnn", CNNClassifier), ("hcc", HypothesisConditionedClassifier)):
-        est = Est(max_epochs=1, random_state=0, device=device).fit(X, y)
+        est = Est(max_epochs=1, random_state=0, device=device, input_shape=SHAPE)
+        est.fit(X, y)
         art = to_art(est)
         attack = ProjectedGradientDescent(
             art,

@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import joblib
+import numpy as np
 from skorch.callbacks import Callback
 
 FORMAT = 1
@@ -30,8 +31,13 @@ _RESUMABLE_CHANGES = {"max_epochs", "callbacks", "verbose", "device", "warm_star
 
 
 def data_fingerprint(X, y) -> str:
-    """A hash of the training data: a checkpoint is never resumed on other data."""
-    return joblib.hash((X, y))
+    """A hash of the training data: a checkpoint is never resumed on other data.
+
+    Flat and image layouts of the same samples hash alike (the network is
+    built from ``input_shape_``, which the checkpoint holds).
+    """
+    X = np.asarray(X)
+    return joblib.hash((X.reshape(len(X), -1), np.asarray(y)))
 
 
 def training_params(estimator) -> dict:

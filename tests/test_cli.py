@@ -110,7 +110,7 @@ def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
     ):
         assert (out / name).is_file(), name
     assert not (out / "report.md").exists()
-    assert len(list((out / "models").glob("*.ckpt"))) == 7
+    assert len(list((out / "models").glob("*.ckpt"))) == 8  # 7 models, substitute
     table = (out / "results.md").read_text()
     for row in (
         "clean",
@@ -131,6 +131,7 @@ def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
         "C-DV-IE",
         "C-JS-IE",
         "VIB",
+        "AT",
     }
     # PGD rows: the worst case over both losses, each loss listed
     pgd = [

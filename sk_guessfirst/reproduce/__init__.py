@@ -166,6 +166,9 @@ def _load(settings, download, mirrors=None):
     where = dict(data_home=settings.data_home, download=download, mirrors=mirrors)
     X, y = load_dataset(settings.dataset, subset="train", **where)
     Xt, yt = load_dataset(settings.dataset, subset="test", **where)
+    # images are said, not guessed: (n, H, W)
+    side = int(round(X.shape[1] ** 0.5))
+    X, Xt = X.reshape(-1, side, side), Xt.reshape(-1, side, side)
     if settings.n_train and settings.n_train < len(X):
         keep = np.random.RandomState(settings.seed).permutation(len(X))[
             : settings.n_train
