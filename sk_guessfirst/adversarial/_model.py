@@ -210,7 +210,7 @@ def attacked_function(estimator, *, view="scores", eot_samples=0):
     Returns
     -------
     module : torch.nn.Module
-        Inputs of shape (n, *input_shape) to the K outputs of ``view``.
+        Inputs of shape ``(n, *input_shape)`` to the K outputs of ``view``.
     """
     target = resolve_target(estimator)
     check_view(view)
