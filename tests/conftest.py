@@ -54,8 +54,9 @@ def fashion_dir(tmp_path_factory):
 
 
 def _subsample(X, y, n, seed):
+    """n random samples, as (n, 28, 28) images."""
     idx = np.random.RandomState(seed).permutation(len(X))[:n]
-    return X[idx], y[idx]
+    return X[idx].reshape(-1, 28, 28), y[idx]
 
 
 @pytest.fixture(scope="session")

@@ -40,6 +40,7 @@ LIGHT_AA = dict(n_queries=200)
 def digits():
     X, y = load_dataset("digits")
     Xt, yt = load_dataset("digits", subset="test")
+    X = X.reshape(-1, 8, 8)  # images are said; the attacks take any layout
     return X, y, Xt[:120], yt[:120]
 
 
@@ -358,8 +359,10 @@ def test_scorer_checks_its_arguments_when_built():
 
 def test_pipelines_attack_through_their_scalers(digits):
     X, y, Xt, yt = digits
+    X = X.reshape(len(X), -1)  # scalers take flat features; the net is told the shape
     pipe = make_pipeline(
-        StandardScaler(), HypothesisConditionedClassifier(max_epochs=5, **FAST)
+        StandardScaler(),
+        HypothesisConditionedClassifier(max_epochs=5, input_shape=(1, 8, 8), **FAST),
     ).fit(X, y)
     fn = attacked_function(pipe)
     out = fn(torch.as_tensor(Xt[:8].reshape(8, 1, 8, 8), dtype=torch.float32))
@@ -376,7 +379,9 @@ def test_pipelines_attack_through_their_scalers(digits):
     assert np.all(np.isfinite(search.cv_results_["mean_test_score"]))
     with pytest.raises(TypeError, match="'pca'.*cannot be part of"):
         adversarial_accuracy(
-            make_pipeline(PCA(10), CNNClassifier(max_epochs=1, **FAST)).fit(X, y),
+            make_pipeline(
+                PCA(10), CNNClassifier(max_epochs=1, input_shape=(10,), **FAST)
+            ).fit(X, y),
             Xt,
             yt,
             attack="pgd",

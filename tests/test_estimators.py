@@ -81,7 +81,8 @@ def test_image_inputs_in_every_layout(blobs):
     rng = np.random.RandomState(0)
     X = rng.rand(40, 64).astype(np.float32)
     y = np.arange(40) % 2
-    flat = CNNClassifier(**{**FAST, "module__hidden_units": (16,)}).fit(X, y)
+    with pytest.warns(UserWarning, match="read as"):
+        flat = CNNClassifier(**{**FAST, "module__hidden_units": (16,)}).fit(X, y)
     assert flat.input_shape_ == (1, 8, 8) and flat.input_kind_ == "small"
     for layout in (X.reshape(40, 8, 8), X.reshape(40, 1, 8, 8)):
         est = clone(flat).fit(layout, y)
@@ -317,7 +318,7 @@ def test_ie_gradient_reaches_only_regularised_layers():
     from sk_guessfirst.regularizers import class_mmd
 
     rng = np.random.RandomState(0)
-    X, y = rng.rand(48, 64).astype(np.float32), np.arange(48) % 3
+    X, y = rng.rand(48, 8, 8).astype(np.float32), np.arange(48) % 3
     lam = 0.5
     clf = HypothesisConditionedClassifier(
         ie_lambda=lam, sigma=1.0, **{**FAST, "max_epochs": 0}
