@@ -141,8 +141,8 @@ class HypothesisConditionedModule(nn.Module):
         Initial std of the hypothesis embedding (the one-hot columns W_y).
         None keeps a default ``Linear(n_in + K, ...)`` init, about
         1/sqrt(n_in + K) = 0.03 for the paper's trunk: then all K scores are
-        nearly equal at the start and training needed 2-3x more steps in our
-        measurements (docs: user guide), so we start the hypotheses strong.
+        nearly equal at the start and training is slower (the user guide has
+        the measurement), so the hypotheses start strong.
     """
 
     def __init__(
