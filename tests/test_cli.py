@@ -286,3 +286,27 @@ def test_module_entry_point_and_bench():
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "ratio hypothesis/CNN" in done.stdout and "naive/CNN" in done.stdout
+
+
+@pytest.mark.slow
+def test_training_length_and_attacker_views(tmp_path):
+    out = tmp_path / "run"
+    args = ["reproduce", "--n-train", "200", "--epochs", "2", "--keep-epochs", "1",
+            "--n-eval", "20", "--device", "cpu", "--attacks", "fgsm", "pgd",
+            "--no-curves", "--no-report", "--models", "CNN", "C-JS",
+            "--views", "sigmoid", "--quiet", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    length = (out / "training_length.md").read_text()
+    assert "| CNN | 1 |" in length and "| C-JS | 2 |" in length
+    # the last point of the curve is the final model: its clean accuracy is the table's
+    clean = next(
+        r for r in _table(out) if r["attack"] == "clean" and r["model"] == "CNN"
+    )
+    final = next(ln for ln in length.splitlines() if ln.startswith("| CNN | 2 |"))
+    assert float(final.split("|")[3]) == pytest.approx(
+        float(clean["accuracy"]), abs=0.05
+    )
+    views = (out / "views.md").read_text()
+    assert "| sigmoid | PGD | 0.15 |" in views and "input gradients" in views
+    assert (out / "training_length.png").is_file()
+    assert ".. csv-table::" in (out / "views.rst").read_text()

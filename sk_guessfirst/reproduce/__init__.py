@@ -502,13 +502,13 @@ def _write(run, settings, sizes, names, rows, curves, reports, studies, timing):
         _studies.plot_training_length(
             studies["length"], run.path / "training_length.png", sizes["eval"]
         )
-        (run.path / "training_length.md").write_text(
-            _studies.training_length_markdown(studies["length"])
-        )
+        text = _studies.training_length_markdown(studies["length"])
+        (run.path / "training_length.md").write_text(text)
+        (run.path / "training_length.rst").write_text(_tables.markdown_to_rst(text))
     if "views" in studies:
-        (run.path / "views.md").write_text(
-            _studies.views_markdown(studies["views"], settings.views, names)
-        )
+        text = _studies.views_markdown(studies["views"], settings.views, names)
+        (run.path / "views.md").write_text(text)
+        (run.path / "views.rst").write_text(_tables.markdown_to_rst(text))
     _tables.write_csv(run.path / "results.csv", settings, names, rows)
     (run.path / "results.rst").write_text(_tables.rst(settings, sizes, names, rows))
     # last: results.md marks the run as finished

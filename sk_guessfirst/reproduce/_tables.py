@@ -111,6 +111,18 @@ def rst(settings, sizes, models, rows):
     return "\n".join(lines) + "\n"
 
 
+def markdown_to_rst(text, caption=""):
+    """A Markdown pipe table (and the prose before it) as a reST csv-table."""
+    lines = [ln for ln in text.splitlines() if ln.startswith("|")]
+    prose = " ".join(ln for ln in text.splitlines() if ln and not ln.startswith("|"))
+    cells = [[c.strip() for c in ln.strip("|").split("|")] for ln in lines]
+    header, body = cells[0], [row for row in cells[1:] if set("".join(row)) - set("-")]
+    out = [f".. csv-table:: {caption or prose}".rstrip(), "   :header: "
+           + ", ".join(f'"{h}"' for h in header), ""]  # fmt: skip
+    out += ["   " + ", ".join(f'"{c}"' for c in row) for row in body]
+    return "\n".join(out) + "\n"
+
+
 def write_csv(path, settings, models, rows):
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
