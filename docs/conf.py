@@ -46,6 +46,7 @@ exclude_patterns = [
     "results_tables.rst",
     "attacks_table.rst",
     "benchmark_figures.rst",
+    "_static/results/*.rst",  # included by results.rst, not pages of their own
     "auto_examples/*.ipynb",
     "auto_examples/*.py",
     "auto_examples/*.zip",
