@@ -87,6 +87,36 @@ def test_killed_runs_resume_to_the_uninterrupted_table(uninterrupted, tmp_path):
     assert _table(out) == _table(reference)
 
 
+@pytest.mark.slow
+def test_stored_cells_alone_resume_without_weights(uninterrupted, tmp_path):
+    """A run folder's cells/ carried without models/ (weights stay behind):
+    nothing is trained again and the table is the same; with one model's
+    cells gone, that model alone is trained again."""
+    import shutil
+
+    reference, _ = uninterrupted
+    out = tmp_path / "run"
+    shutil.copytree(reference / "cells", out / "cells")
+    for craft in (out / "cells").rglob("craft-*.pkl"):
+        craft.unlink()  # the substitute's examples are not needed either
+    done = subprocess.run(_cli(out), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert "Training" not in done.stdout and "crafts" not in done.stdout
+    assert _table(out) == _table(reference)
+
+    (model_cells,) = (out / "cells").glob("*/VIB-e3-*")
+    shutil.rmtree(model_cells)
+    (out / "results.md").unlink()
+    done = subprocess.run(_cli(out), capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr
+    trained = [ln for ln in done.stdout.splitlines() if ln.startswith("Training")]
+    assert [ln.split(":")[0] for ln in trained] == [
+        "Training VIB",
+        "Training substitute",
+    ]
+    assert _table(out) == _table(reference)
+
+
 def _epochs(path):
     from sk_guessfirst.checkpoint import load_checkpoint
 

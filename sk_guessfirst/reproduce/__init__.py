@@ -11,7 +11,12 @@ writes into ``out``:
   perturbations (Figure 3);
 - ``report.md``: the gradient-masking checklist at the table's L-inf budgets;
 - ``models/`` and ``cells/``: checkpoints after every epoch and every finished
-  evaluation cell, so that the same command resumes a stopped run exactly.
+  evaluation cell, so that the same command resumes a stopped run exactly
+  (``cells/`` alone resumes the evaluation: a model whose cells are all stored
+  is not trained again).
+
+Models are taken one at a time (train, evaluate, rewrite the tables), so a
+run stopped part-way has the tables of the models it finished.
 """
 
 from __future__ import annotations
@@ -74,6 +79,13 @@ class Settings:
             raise ValueError(
                 f"attacks {sorted(unknown)} are not in the protocol {sorted(protocol)}"
             )
+        if self.views and self.attacks:
+            missing = {a for a, _ in _studies.VIEW_ROWS} - set(self.attacks)
+            if missing:
+                raise ValueError(
+                    f"--views reruns the fgsm and pgd rows: add {sorted(missing)} "
+                    "to --attacks"
+                )
         unknown = set(self.models or ()) - set(MODELS)
         if unknown:
             raise ValueError(f"models {sorted(unknown)} are not among {list(MODELS)}")
@@ -181,8 +193,11 @@ def _load(settings, download, mirrors=None):
 def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=None):
     """Run (or resume) the paper's experiment; returns the table rows.
 
-    Raises KeyboardInterrupt as it comes: every finished epoch and cell is
-    on disk, and the same call resumes from them.
+    Model by model: train it (or resume, or load it; or skip it when every
+    cell of it is stored), evaluate every cell of it, then rewrite the tables
+    with the models finished so far; ``results.md`` is written last. Raises
+    KeyboardInterrupt as it comes: every finished epoch and cell is on disk,
+    and the same call resumes from them.
     """
     settings = settings.resolved()
     budget = BUDGETS[settings.budget]
@@ -204,25 +219,29 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         f"{settings.dataset}: {len(X)} training images, {n_eval} attacked test "
         f"images; budget '{settings.budget}' ({budget.summary})"
     )
+    timing = {"training": 0.0}
 
-    log(f"Training ({settings.epochs} epochs each, checkpoint after every epoch)")
-    chosen = [MODELS[m] for m in settings.models or MODELS]
-    trained = {}
-    for spec in [*chosen, SUBSTITUTE]:
+    def model(spec):
         est = spec.make(settings)
         est.set_params(callbacks=[EpochProgress(spec.name, settings.epochs, log)])
-        fitted = run.trained(spec.name, est, X, y, keep_epochs=settings.keep_epochs)
-        trained[spec.name] = Trained(spec.name, fitted)
-        log(
-            f"  {spec.name}: {len(fitted.history)} epochs, clean accuracy "
-            f"{fitted.score(Xe, ye):.1%}"
-        )
-    sub = trained.pop("substitute")
-    substitute = sub.estimator
-    models = {name: t.estimator for name, t in trained.items()}
-    t_train = time.perf_counter() - t0
 
-    names = list(models)
+        def fit():
+            log(
+                f"Training {spec.name}: {settings.epochs} epochs, checkpoint after each"
+            )
+            start = time.perf_counter()
+            fitted = run.trained(spec.name, est, X, y, keep_epochs=settings.keep_epochs)
+            timing["training"] += time.perf_counter() - start
+            return fitted
+
+        return Trained(spec.name, est, settings.epochs, fit)
+
+    def clean(trained):
+        return run.cell(trained, "clean", lambda: trained.estimator.predict(Xe) == ye)[
+            0
+        ]
+
+    names = list(settings.models or MODELS)
     protocol = [  # the paper's order: black-box rows, then white-box rows
         (attack, eps, mode)
         for mode in ("black-box", "white-box")
@@ -236,133 +255,108 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         else []
     )
     report_eps = REPORT_EPS if settings.report else ()
-    n_black = sum(len(ATTACKS[a].losses) for a, _, m in protocol if m == "black-box")
     per_model = (
-        sum(m == "white-box" for *_, m in protocol)
+        len(protocol)
         + len(curve_jobs)
         + len(report_eps)
         + 2 * (1 + sum(e < settings.epochs for e in settings.keep_epochs))
         + len(settings.views) * len(_studies.VIEW_ROWS)
     )
-    total = n_black + len(names) * per_model
-    progress = _Progress(total, log)
-    log(f"Evaluating: {total} cells")
+    progress = _Progress(len(names) * per_model, log)
+    log(f"{len(names)} models, {progress.total} evaluation cells")
 
-    def params(attack):
-        return budget.attack_params.get(attack, {})
+    sub = model(SUBSTITUTE)
+    transfers = {}  # black-box examples: crafted once on the substitute, on first need
 
-    # black-box examples: crafted once on the substitute, transferred to all
-    transfers = {}
-    for attack, eps, mode in protocol:
-        if mode != "black-box":
-            continue
-        for loss in ATTACKS[attack].losses:
+    def transferred(attack, eps, loss):
+        if (attack, eps, loss) not in transfers:
             cell = f"craft-{attack}-{eps}-{loss}"
-            seed = cell_seed(settings.seed, cell)
 
-            def craft(attack=attack, eps=eps, loss=loss, seed=seed):
+            def craft():
                 start = time.perf_counter()
                 X_adv = attack_examples(
-                    substitute,
-                    Xe,
-                    ye,
-                    attack=attack,
-                    eps=eps,
-                    mode="black-box",
-                    substitute=substitute,
-                    loss=loss,
-                    random_state=seed,
-                    **params(attack),
-                )
+                    sub.estimator, Xe, ye, attack=attack, eps=eps, mode="black-box",
+                    substitute=sub.estimator, loss=loss,
+                    random_state=cell_seed(settings.seed, cell),
+                    **budget.attack_params.get(attack, {}),
+                )  # fmt: skip
                 return _Crafted(X_adv, time.perf_counter() - start)
 
-            transfers[attack, eps, loss] = progress.step(
-                f"substitute crafts {attack} eps={eps} ({loss})",
-                lambda craft=craft, cell=cell: run.cell(sub, cell, craft),
-                summary=lambda crafted: f"{crafted.seconds:.1f} s",
-            ).X_adv
+            crafted, fresh = run.cell(sub, cell, craft)
+            stored = "" if fresh else " (stored)"
+            log(f"  substitute crafts {attack} eps={eps} ({loss}): "
+                f"{crafted.seconds:.1f} s{stored}")  # fmt: skip
+            transfers[attack, eps, loss] = crafted.X_adv
+        return transfers[attack, eps, loss]
 
     results = {}  # (model, attack, mode, eps) -> AttackResult
-    for name in names:
-        model = models[name]
-        clean = model.predict(Xe) == ye
+    masks, curves, reports = {}, {}, {}
+    studies = {"length": {}, "views": {}}
+    for i, name in enumerate(names):
+        trained = model(MODELS[name])
+        masks[name] = clean(trained)
+        log(f"{name}: clean accuracy {masks[name].mean():.1%}")
         for attack, eps, mode in protocol:
-            if mode == "black-box":
-                robust = {
-                    loss: clean & (model.predict(transfers[attack, eps, loss]) == ye)
-                    for loss in ATTACKS[attack].losses
-                }
-                results[name, attack, mode, eps] = AttackResult(
-                    attack, eps, mode, clean, robust, params=params(attack)
-                )
-                continue
-            cell = f"{mode}-{attack}-{eps}"
-
-            def compute(model=model, attack=attack, eps=eps, cell=cell):
-                return evaluate_attack(
-                    model,
-                    Xe,
-                    ye,
-                    attack=attack,
-                    eps=eps,
-                    random_state=cell_seed(settings.seed, cell),
-                    **params(attack),
-                )
-
             results[name, attack, mode, eps] = progress.step(
                 f"{name} {attack} {mode} eps={eps}",
-                lambda cell=cell, compute=compute, name=name: run.cell(
-                    trained[name], cell, compute
+                lambda attack=attack, eps=eps, mode=mode: run.cell(
+                    trained,
+                    f"{mode}-{attack}-{eps}",
+                    lambda: _attack_cell(
+                        trained, attack, eps, mode, masks[name], Xe, ye,
+                        settings, budget, transferred,
+                    ),
                 ),
+            )  # fmt: skip
+        curves[name] = _curves(
+            run, settings, budget, trained, sub, Xe[: sizes["curve"]],
+            ye[: sizes["curve"]], curve_jobs, progress,
+        )  # fmt: skip
+        reports[name] = _reports(
+            run, settings, budget, trained, sub, Xe[: sizes["report"]],
+            ye[: sizes["report"]], report_eps, progress, log,
+        )  # fmt: skip
+        if settings.keep_epochs:
+            studies["length"][name] = _studies.training_length(
+                run, settings, budget, trained, sub, Xe, ye, clean, progress
             )
-
-    rows = _rows(names, models, Xe, ye, protocol, results)
-    curves = _curves(
-        run,
-        settings,
-        budget,
-        trained,
-        substitute,
-        Xe[: sizes["curve"]],
-        ye[: sizes["curve"]],
-        curve_jobs,
-        progress,
-    )
-    reports = _reports(
-        run,
-        settings,
-        budget,
-        trained,
-        substitute,
-        Xe[: sizes["report"]],
-        ye[: sizes["report"]],
-        report_eps,
-        progress,
-        log,
-    )
-
-    studies = {}
-    if settings.keep_epochs:
-        studies["length"] = _studies.training_length(
-            run, settings, budget, trained, substitute, Xe, ye, progress
-        )
-    if settings.views:
-        raw = {
-            (n, a, e): results[n, a, "white-box", e]
-            for n in names
-            for a, e in _studies.VIEW_ROWS
-            if (n, a, "white-box", e) in results
-        }
-        if len(raw) < len(names) * len(_studies.VIEW_ROWS):
-            raise ValueError("--views needs the fgsm and pgd rows of the protocol")
-        studies["views"] = _studies.attacker_views(
-            run, settings, budget, trained, Xe, ye, raw, progress
-        )
-
-    timing = {"training": t_train, "total": time.perf_counter() - t0}
-    _write(run, settings, sizes, names, rows, curves, reports, studies, timing)
+        if settings.views:
+            raw = {
+                (a, e): results[name, a, "white-box", e] for a, e in _studies.VIEW_ROWS
+            }
+            studies["views"][name] = _studies.attacker_views(
+                run, settings, budget, trained, Xe, ye, raw, progress
+            )
+        done = names[: i + 1]
+        rows = _rows(done, masks, protocol, results)
+        timing["total"] = time.perf_counter() - t0
+        # every output after every model (partial tables), results.md last
+        _write(run, settings, sizes, done, rows, curves, reports, studies, timing,
+               finished=len(done) == len(names))  # fmt: skip
     log(f"Results in {run.path} ({_duration(timing['total'])})")
     return rows
+
+
+def _attack_cell(
+    trained, attack, eps, mode, clean, X, y, settings, budget, transferred
+):
+    """One (attack, eps, mode) cell of the table for one model."""
+    params = budget.attack_params.get(attack, {})
+    if mode == "black-box":
+        start = time.perf_counter()
+        robust = {
+            loss: clean
+            & (trained.estimator.predict(transferred(attack, eps, loss)) == y)
+            for loss in ATTACKS[attack].losses
+        }
+        return AttackResult(
+            attack, eps, mode, clean, robust, params=params,
+            seconds=time.perf_counter() - start,
+        )  # fmt: skip
+    return evaluate_attack(
+        trained.estimator, X, y, attack=attack, eps=eps,
+        random_state=cell_seed(settings.seed, f"{mode}-{attack}-{eps}"), **params,
+    )  # fmt: skip
 
 
 @dataclass
@@ -373,9 +367,8 @@ class _Crafted:
     seconds: float
 
 
-def _rows(names, models, Xe, ye, protocol, results):
+def _rows(names, clean, protocol, results):
     Row = _tables.Row
-    clean = {n: models[n].predict(Xe) == ye for n in names}
     rows = [Row("clean", "", 0.0, {n: float(clean[n].mean()) for n in names}, {}, {})]
     worst = {}  # (mode, norm, eps) -> model -> mask
     for attack, eps, mode in protocol:
@@ -408,67 +401,62 @@ def _rows(names, models, Xe, ye, protocol, results):
     return rows
 
 
-def _curves(run, settings, budget, trained, substitute, X, y, jobs, progress):
-    curves = {}  # (attack, mode) -> model -> RobustnessCurve
+def _curves(run, settings, budget, trained, sub, X, y, jobs, progress):
+    """The model's minimal-perturbation curves: (attack, mode) -> RobustnessCurve."""
+    curves = {}
     for attack, mode in jobs:
-        for name in trained:
-            cell = f"curve-{mode}-{attack}"
+        cell = f"curve-{mode}-{attack}"
 
-            def compute(name=name, attack=attack, mode=mode, cell=cell):
-                return robustness_curve(
-                    trained[name].estimator,
-                    X,
-                    y,
-                    attack=attack,
-                    mode=mode,
-                    substitute=substitute,
-                    random_state=cell_seed(settings.seed, cell),
-                    **budget.attack_params.get(attack, {}),
-                )
+        def compute(attack=attack, mode=mode, cell=cell):
+            return robustness_curve(
+                trained.estimator, X, y, attack=attack, mode=mode,
+                substitute=sub.estimator if mode == "black-box" else None,
+                random_state=cell_seed(settings.seed, cell),
+                **budget.attack_params.get(attack, {}),
+            )  # fmt: skip
 
-            curves.setdefault((attack, mode), {})[name] = progress.step(
-                f"{name} curve {attack} {mode}",
-                lambda name=name, cell=cell, compute=compute: run.cell(
-                    trained[name], cell, compute
-                ),
-                summary=lambda c: f"median perturbation {c.median_perturbation:.3f}",
-            )
+        curves[attack, mode] = progress.step(
+            f"{trained.name} curve {attack} {mode}",
+            lambda cell=cell, compute=compute: run.cell(trained, cell, compute),
+            summary=lambda c: f"median perturbation {c.median_perturbation:.3f}",
+        )
     return curves
 
 
-def _reports(run, settings, budget, trained, substitute, X, y, eps_list, progress, log):
+def _reports(run, settings, budget, trained, sub, X, y, eps_list, progress, log):
+    """The model's robustness reports: eps -> RobustnessReport."""
     reports = {}
     for eps in eps_list:
-        for name in trained:
-            cell = f"report-{eps}"
+        cell = f"report-{eps}"
 
-            def compute(name=name, eps=eps, cell=cell):
-                return robustness_report(
-                    trained[name].estimator,
-                    X,
-                    y,
-                    eps=eps,
-                    substitute=substitute,
-                    attack_params=budget.attack_params,
-                    random_state=cell_seed(settings.seed, cell),
-                )
+        def compute(eps=eps, cell=cell):
+            return robustness_report(
+                trained.estimator, X, y, eps=eps, substitute=sub.estimator,
+                attack_params=budget.attack_params,
+                random_state=cell_seed(settings.seed, cell),
+            )  # fmt: skip
 
-            report = progress.step(
-                f"{name} robustness report eps={eps}",
-                lambda name=name, cell=cell, compute=compute: run.cell(
-                    trained[name], cell, compute
-                ),
-                summary=lambda r: f"worst case {r.worst_case:.1%}",
-            )
-            flags = ", ".join(c.name for c in report.flags) or "none"
-            log(f"    flags: {flags}")
-            reports[name, eps] = report
+        report = progress.step(
+            f"{trained.name} robustness report eps={eps}",
+            lambda cell=cell, compute=compute: run.cell(trained, cell, compute),
+            summary=lambda r: f"worst case {r.worst_case:.1%}",
+        )
+        log(f"    flags: {', '.join(c.name for c in report.flags) or 'none'}")
+        reports[eps] = report
     return reports
 
 
-def _write(run, settings, sizes, names, rows, curves, reports, studies, timing):
+def _write(
+    run, settings, sizes, names, rows, curves, reports, studies, timing, finished
+):
+    """Every output for the models in ``names``; results.md only when finished."""
     from matplotlib.figure import Figure
 
+    by_job = {}  # (attack, mode) -> model -> RobustnessCurve
+    for name in names:
+        for job, curve in curves[name].items():
+            by_job.setdefault(job, {})[name] = curve
+    curves = by_job
     figures = {}  # (norm, mode) -> model -> worst-case curve over that norm's attacks
     for (attack, mode), per_model in curves.items():
         norm = ATTACKS[attack].norm_name
@@ -493,24 +481,28 @@ def _write(run, settings, sizes, names, rows, curves, reports, studies, timing):
         fig.savefig(
             run.path / f"curves_{norm.lower().replace('-', '')}_{mode}.png", dpi=120
         )
-    if reports:
+    if any(reports.values()):
         lines = [f"# Robustness reports ({sizes['report']} images)", ""]
-        for (name, eps), report in reports.items():
+        for name, eps, report in [
+            (n, e, r) for n in names for e, r in reports[n].items()
+        ]:
             lines += [f"## {name}, eps={eps}", "", "```", str(report), "```", ""]
         (run.path / "report.md").write_text("\n".join(lines))
-    if "length" in studies:
+    if studies["length"]:
         _studies.plot_training_length(
             studies["length"], run.path / "training_length.png", sizes["eval"]
         )
         text = _studies.training_length_markdown(studies["length"])
         (run.path / "training_length.md").write_text(text)
         (run.path / "training_length.rst").write_text(_tables.markdown_to_rst(text))
-    if "views" in studies:
+    if studies["views"]:
         text = _studies.views_markdown(studies["views"], settings.views, names)
         (run.path / "views.md").write_text(text)
         (run.path / "views.rst").write_text(_tables.markdown_to_rst(text))
     _tables.write_csv(run.path / "results.csv", settings, names, rows)
     (run.path / "results.rst").write_text(_tables.rst(settings, sizes, names, rows))
+    if not finished:
+        return
     # last: results.md marks the run as finished
     run.results.write_text(
         _tables.markdown(settings, sizes, names, rows, curves, timing)

@@ -8,16 +8,19 @@ complete cells, and the same command resumes it::
     models/<model>.ckpt           last complete epoch (fit_or_resume)
     models/<model>.epoch<k>.ckpt  kept copies (--keep-epochs)
     cells/<evaluation>/<model>-e<epochs>-<params>/<cell>.pkl   one result each
-    results.md / .csv / .rst      written last: the run is finished
+    results.csv / .rst, plots     rewritten after each model: the models so far
+    results.md                    written last: the run is finished
 
 A checkpoint is resumed only by a model with the same parameters and data
 (:func:`~sk_guessfirst.checkpoint.fit_or_resume` checks both), and cells are
 keyed by the model's epochs and parameters, so a changed setting never
-reuses a stale result.
+reuses a stale result. The keys are known before training: ``cells/`` alone
+(no weights) resumes a run's evaluation on another machine.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import pickle
 import shutil
@@ -86,8 +89,7 @@ class RunDirectory:
 
     # -- evaluation cells ----------------------------------------------------
     def cell_path(self, model, cell):
-        key = f"{model.name}-e{len(model.estimator.history)}-{model.params}"
-        return self.cells / key / f"{cell}.pkl"
+        return self.cells / model.key / f"{cell}.pkl"
 
     def cell(self, model, cell, compute):
         """The stored result of ``cell``, or ``compute()``'s, stored when complete.
@@ -108,15 +110,28 @@ class RunDirectory:
 
 
 class Trained:
-    """A trained model of the run: its name, the estimator, a parameter hash.
+    """A model of the run, trained (or loaded) on first use.
 
-    The hash covers the parameters that differ from the estimator's defaults,
-    so that a parameter added to the package later (at its default) does not
-    orphan the cells of models trained before.
+    Its cells are keyed by name, epochs and a hash of the parameters that
+    differ from the estimator's defaults (so that a parameter added to the
+    package later, at its default, does not orphan the cells of models trained
+    before). The key is known before training: a model whose cells are all
+    stored is never trained, so a run folder's ``cells/`` alone, carried to a
+    new machine, resumes the evaluation without the weights.
+
+    Parameters
+    ----------
+    name : str
+    estimator : estimator
+        Unfitted (or fitted) estimator with the model's parameters.
+    epochs : int
+        The epochs the fitted model will have.
+    fit : callable
+        ``fit()`` returns the fitted estimator; called once, on first use.
     """
 
-    def __init__(self, name, estimator):
-        self.name, self.estimator = name, estimator
+    def __init__(self, name, estimator, epochs, fit):
+        self.name, self.epochs, self._fit, self._fitted = name, epochs, fit, None
         defaults = type(estimator)().get_params(deep=False)
         changed = {
             k: v
@@ -124,6 +139,23 @@ class Trained:
             if k not in defaults or joblib.hash(v) != joblib.hash(defaults[k])
         }
         self.params = evaluation_hash(changed)
+
+    @property
+    def key(self):
+        return f"{self.name}-e{self.epochs}-{self.params}"
+
+    @property
+    def estimator(self):
+        """The fitted estimator (trained or loaded now if it was not yet)."""
+        if self._fitted is None:
+            self._fitted = self._fit()
+        return self._fitted
+
+    def at_epoch(self, epoch, fit):
+        """The same model as it was after ``epoch`` epochs (a kept snapshot)."""
+        snapshot = copy.copy(self)
+        snapshot.epochs, snapshot._fit, snapshot._fitted = epoch, fit, None
+        return snapshot
 
 
 def cell_seed(seed, *parts):

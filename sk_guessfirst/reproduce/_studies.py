@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..adversarial import ATTACKS, VIEWS, evaluate_attack, input_gradient_stats
 from ..checkpoint import load_checkpoint, snapshot_path
-from ._run import Trained, cell_seed
+from ._run import cell_seed
 
 # The fixed cheap attack set of the training-length curve.
 LENGTH_ATTACK = ("pgd", 0.15)
@@ -14,44 +14,42 @@ VIEW_ROWS = (("fgsm", 0.15), ("fgsm", 0.30), ("pgd", 0.15), ("pgd", 0.30))
 MASKING_TOLERANCE = 0.02
 
 
-def training_length(run, settings, budget, trained, substitute, X, y, progress):
-    """Clean, white-box and black-box accuracy of every model at each kept epoch.
+def training_length(run, settings, budget, model, substitute, X, y, clean, progress):
+    """Clean, white-box and black-box accuracy of ``model`` at each kept epoch.
 
-    Returns {model: {epoch: {"clean", "white-box", "black-box"}}}.
+    ``substitute`` is the run's :class:`Trained` substitute and ``clean(model)``
+    the model's stored clean mask. Returns {epoch: {"clean", "white-box",
+    "black-box"}}.
     """
     attack, eps = LENGTH_ATTACK
     params = budget.attack_params.get(attack, {})
-    curve = {}
-    for name, final in trained.items():
-        epochs = [e for e in settings.keep_epochs if e < len(final.estimator.history)]
-        points = {}
-        for epoch in [*epochs, len(final.estimator.history)]:
-            if epoch == len(final.estimator.history):
-                model = final
-            else:
-                path = snapshot_path(run.checkpoint(name), epoch)
-                model = Trained(name, load_checkpoint(path))
-            row = {"clean": float((model.estimator.predict(X) == y).mean())}
-            for mode in ("white-box", "black-box"):
-                cell = f"length-{mode}-{attack}-{eps}"
+    snapshots = {}
+    for epoch in [e for e in settings.keep_epochs if e < model.epochs]:
+        path = snapshot_path(run.checkpoint(model.name), epoch)
+        snapshots[epoch] = model.at_epoch(epoch, lambda p=path: load_checkpoint(p))
+    snapshots[model.epochs] = model
+    points = {}
+    for epoch, snapshot in snapshots.items():
+        row = {"clean": float(clean(snapshot).mean())}
+        for mode in ("white-box", "black-box"):
+            cell = f"length-{mode}-{attack}-{eps}"
 
-                def compute(model=model, mode=mode, cell=cell):
-                    return evaluate_attack(
-                        model.estimator, X, y, attack=attack, eps=eps, mode=mode,
-                        substitute=substitute,
-                        random_state=cell_seed(settings.seed, cell), **params,
-                    )  # fmt: skip
+            def compute(snapshot=snapshot, mode=mode, cell=cell):
+                return evaluate_attack(
+                    snapshot.estimator, X, y, attack=attack, eps=eps, mode=mode,
+                    substitute=substitute.estimator,
+                    random_state=cell_seed(settings.seed, cell), **params,
+                )  # fmt: skip
 
-                result = progress.step(
-                    f"{name} at epoch {epoch}: {attack} {mode} eps={eps}",
-                    lambda model=model, cell=cell, compute=compute: run.cell(
-                        model, cell, compute
-                    ),
-                )
-                row[mode] = result.accuracy
-            points[epoch] = row
-        curve[name] = points
-    return curve
+            result = progress.step(
+                f"{model.name} at epoch {epoch}: {attack} {mode} eps={eps}",
+                lambda snapshot=snapshot, cell=cell, compute=compute: run.cell(
+                    snapshot, cell, compute
+                ),
+            )
+            row[mode] = result.accuracy
+        points[epoch] = row
+    return points
 
 
 def plot_training_length(curve, path, n_images):
@@ -89,38 +87,38 @@ def training_length_markdown(curve):
     return "\n".join(lines) + "\n"
 
 
-def attacker_views(run, settings, budget, trained, X, y, raw, progress):
+def attacker_views(run, settings, budget, model, X, y, raw, progress):
     """The paper's white-box rows under each view, and whether the view masks.
 
-    ``raw`` maps (model, attack, eps) to the raw-scores AttackResult of the
+    ``raw`` maps (attack, eps) to the model's raw-scores AttackResult of the
     main table. A view is flagged as masking when examples that the raw-score
     attack breaks survive the view's attack (more than the tolerance), or when
-    its input gradients vanish.
+    its input gradients vanish. Returns {(view, attack, eps): (accuracy,
+    hidden share)} and {(view, "gradients"): (zero share, any NaN)}.
     """
     table = {}
     for view in settings.views:
-        for name, model in trained.items():
-            for attack, eps in VIEW_ROWS:
-                cell = f"view-{view}-{attack}-{eps}"
+        for attack, eps in VIEW_ROWS:
+            cell = f"view-{view}-{attack}-{eps}"
 
-                def compute(model=model, attack=attack, eps=eps, view=view, cell=cell):
-                    return evaluate_attack(
-                        model.estimator, X, y, attack=attack, eps=eps, view=view,
-                        random_state=cell_seed(settings.seed, cell),
-                        **budget.attack_params.get(attack, {}),
-                    )  # fmt: skip
+            def compute(attack=attack, eps=eps, view=view, cell=cell):
+                return evaluate_attack(
+                    model.estimator, X, y, attack=attack, eps=eps, view=view,
+                    random_state=cell_seed(settings.seed, cell),
+                    **budget.attack_params.get(attack, {}),
+                )  # fmt: skip
 
-                result = progress.step(
-                    f"{name} {attack} eps={eps} against view {view}",
-                    lambda model=model, cell=cell, compute=compute: run.cell(
-                        model, cell, compute
-                    ),
-                )
-                honest = raw[name, attack, eps].worst
-                hidden = float((~honest & result.worst).mean())
-                table[view, name, attack, eps] = (result.accuracy, hidden)
-            zero, nan = input_gradient_stats(model.estimator, X, y, view=view)
-            table[view, name, "gradients"] = (zero, nan)
+            result = progress.step(
+                f"{model.name} {attack} eps={eps} against view {view}",
+                lambda cell=cell, compute=compute: run.cell(model, cell, compute),
+            )
+            hidden = float((~raw[attack, eps].worst & result.worst).mean())
+            table[view, attack, eps] = (result.accuracy, hidden)
+        table[view, "gradients"], _ = run.cell(
+            model,
+            f"view-{view}-gradients",
+            lambda view=view: input_gradient_stats(model.estimator, X, y, view=view),
+        )
     return table
 
 
@@ -139,7 +137,7 @@ def views_markdown(table, views, names):
         for attack, eps in VIEW_ROWS:
             cells = []
             for name in names:
-                acc, hidden = table[view, name, attack, eps]
+                acc, hidden = table[name][view, attack, eps]
                 flag = " FLAG" if hidden > MASKING_TOLERANCE else ""
                 cells.append(f"{100 * acc:.1f} ({100 * hidden:.1f}){flag}")
             label = ATTACKS[attack].label
@@ -148,7 +146,7 @@ def views_markdown(table, views, names):
             )
         cells = []
         for name in names:
-            zero, nan = table[view, name, "gradients"]
+            zero, nan = table[name][view, "gradients"]
             flag = " FLAG" if zero > 0.05 or nan else ""
             cells.append(f"{100 * zero:.1f}% zero{' NaN' if nan else ''}{flag}")
         lines.append(f"| {view} | input gradients | | " + " | ".join(cells) + " |")
