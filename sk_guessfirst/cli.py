@@ -358,6 +358,11 @@ def main(argv=None):
                 f"--device {args.device}: no CUDA device is available here (use auto "
                 "or cpu)"
             )
+    if args.command == "reproduce":
+        try:  # options that contradict each other are usage errors, like bad ones
+            _settings(args).resolved()
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.command == "bench":
         from ._base import resolve_device
         from .benchmarks import run_all

@@ -247,6 +247,18 @@ def test_paper_numbers_beside_ours():
         (["reproduce", "--device", "tpu"], "device must be"),
         (["reproduce", "--budget", "huge"], "invalid choice"),
         (["reproduce", "--attacks", "deepfool"], "invalid choice"),
+        (
+            [
+                "reproduce",
+                "--views",
+                "sigmoid",
+                "--attacks",
+                "pgd",
+                "--out",
+                "/nonexistent/x",
+            ],
+            "add ['fgsm'] to --attacks",
+        ),
         (["frobnicate"], "invalid choice"),
     ],
 )
