@@ -223,6 +223,22 @@ def test_ctrl_c_exits_130_and_leaves_only_complete_epochs(tmp_path):
     assert not list((out / "models").glob(".*.tmp"))
 
 
+def test_cells_are_keyed_by_the_budgets_numbers_not_its_words(monkeypatch):
+    from dataclasses import replace
+
+    from sk_guessfirst.reproduce import BUDGETS, Settings
+
+    key = Settings(dataset="mnist", budget="paper").resolved().evaluation_key
+    before = key()
+    reworded = replace(BUDGETS["paper"], summary="other words")
+    monkeypatch.setitem(BUDGETS, "paper", reworded)
+    assert key() == before
+    monkeypatch.setitem(BUDGETS, "paper", replace(reworded, n_report=199))
+    assert key() != before
+    other = Settings(dataset="mnist", budget="paper", n_eval=999).resolved()
+    assert other.evaluation_key() != before
+
+
 def test_paper_numbers_beside_ours():
     from sk_guessfirst.reproduce import Settings
     from sk_guessfirst.reproduce._tables import Row, markdown

@@ -101,8 +101,9 @@ class Settings:
         )
 
     def evaluation_key(self):
-        """A short name for what the evaluation cells depend on."""
-        budget = BUDGETS[self.budget]
+        """A short name for what the evaluation cells depend on: the budget's
+        numbers (not its description), the attacked images and the seed."""
+        budget = replace(BUDGETS[self.budget], summary="")
         return f"{self.budget}-{evaluation_hash((budget, self.n_eval, self.seed))}"
 
 
