@@ -238,9 +238,10 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         return Trained(spec.name, est, settings.epochs, fit)
 
     def clean(trained):
-        return run.cell(trained, "clean", lambda: trained.estimator.predict(Xe) == ye)[
-            0
-        ]
+        def compute():
+            return trained.estimator.predict(Xe) == ye
+
+        return run.cell(trained, "clean", compute)[0]
 
     names = list(settings.models or MODELS)
     protocol = [  # the paper's order: black-box rows, then white-box rows
