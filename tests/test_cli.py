@@ -347,12 +347,32 @@ def test_module_entry_point_and_bench():
 
 
 @pytest.mark.slow
-def test_training_length_and_attacker_views(tmp_path):
+def test_training_length_and_attacker_views(tmp_path, monkeypatch):
+    import sk_guessfirst.reproduce as reproduce_module
+    from sk_guessfirst.reproduce import _studies
+
+    starts = {}  # (model's attack, view) -> random_state of the white-box runs
+
+    def recording(module, keep):
+        real = module.evaluate_attack
+
+        def evaluate_attack(estimator, X, y, **kw):
+            if keep(kw):
+                view = kw.get("view", "scores")
+                starts[id(estimator), kw["attack"], kw["eps"], view] = kw[
+                    "random_state"
+                ]
+            return real(estimator, X, y, **kw)
+
+        monkeypatch.setattr(module, "evaluate_attack", evaluate_attack)
+
+    recording(reproduce_module, keep=lambda kw: True)  # the table's white-box cells
+    recording(_studies, keep=lambda kw: "view" in kw)  # the views, not the length study
     out = tmp_path / "run"
     args = ["reproduce", "--n-train", "200", "--epochs", "2", "--keep-epochs", "1",
             "--n-eval", "20", "--device", "cpu", "--attacks", "fgsm", "pgd",
-            "--no-curves", "--no-report", "--models", "CNN", "C-JS",
-            "--views", "sigmoid", "--quiet", "--out", str(out)]  # fmt: skip
+            "--no-curves", "--no-report", "--models", "CNN", "C-JS", "--views",
+            "activated", "sigmoid", "--quiet", "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     length = (out / "training_length.md").read_text()
     assert "| CNN | 1 |" in length and "| C-JS | 2 |" in length
@@ -366,5 +386,22 @@ def test_training_length_and_attacker_views(tmp_path):
     )
     views = (out / "views.md").read_text()
     assert "| sigmoid | PGD | 0.15 |" in views and "input gradients" in views
+    # the CNN's "activated" view is its raw scores: with the table's random
+    # starts (common random numbers) its PGD result is the table's, none hidden
+    pgd = next(
+        r
+        for r in _table(out)
+        if (r["attack"], r["mode"], r["eps"], r["model"], r["loss"])
+        == ("pgd", "white-box", "0.15", "CNN", "worst")
+    )
+    row = next(
+        ln for ln in views.splitlines() if ln.startswith("| activated | PGD | 0.15")
+    )
+    assert row.split("|")[4].strip() == f"{float(pgd['accuracy']):.1f} (0.0)"
+    # common random numbers: every view's attack starts where the table's did
+    raw = {k[:3]: v for k, v in starts.items() if k[3] == "scores"}
+    paired = [(k, v) for k, v in starts.items() if k[3] != "scores"]
+    assert len(paired) == 2 * 2 * len(_studies.VIEW_ROWS)  # 2 models, 2 views
+    assert all(v == raw[k[:3]] for k, v in paired)
     assert (out / "training_length.png").is_file()
     assert ".. csv-table::" in (out / "views.rst").read_text()

@@ -39,7 +39,7 @@ from ..adversarial import (
 from ..datasets import load_dataset
 from . import _studies, _tables
 from ._plan import BUDGETS, CURVES, MODELS, PROTOCOL, REPORT_EPS, SUBSTITUTE
-from ._run import RunDirectory, Trained, cell_seed, evaluation_hash
+from ._run import RunDirectory, Trained, cell_seed, evaluation_hash, table_cell
 
 __all__ = ["BUDGETS", "MODELS", "PROTOCOL", "Settings", "reproduce"]
 
@@ -304,7 +304,7 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
                 f"{name} {attack} {mode} eps={eps}",
                 lambda attack=attack, eps=eps, mode=mode: run.cell(
                     trained,
-                    f"{mode}-{attack}-{eps}",
+                    table_cell(mode, attack, eps),
                     lambda: _attack_cell(
                         trained, attack, eps, mode, masks[name], Xe, ye,
                         settings, budget, transferred,
@@ -358,7 +358,8 @@ def _attack_cell(
         )  # fmt: skip
     return evaluate_attack(
         trained.estimator, X, y, attack=attack, eps=eps,
-        random_state=cell_seed(settings.seed, f"{mode}-{attack}-{eps}"), **params,
+        random_state=cell_seed(settings.seed, table_cell(mode, attack, eps)),
+        **params,
     )  # fmt: skip
 
 

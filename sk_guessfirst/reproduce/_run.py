@@ -158,6 +158,11 @@ class Trained:
         return snapshot
 
 
+def table_cell(mode, attack, eps):
+    """The name of a table cell; also what the studies pair their runs with."""
+    return f"{mode}-{attack}-{eps}"
+
+
 def cell_seed(seed, *parts):
     """A per-cell seed: the same cell always sees the same random starts."""
     return (zlib.crc32("|".join(map(str, (seed, *parts))).encode()) + seed) % 2**31

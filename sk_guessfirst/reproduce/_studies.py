@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..adversarial import ATTACKS, VIEWS, evaluate_attack, input_gradient_stats
 from ..checkpoint import load_checkpoint, snapshot_path
-from ._run import cell_seed
+from ._run import cell_seed, table_cell
 
 # The fixed cheap attack set of the training-length curve.
 LENGTH_ATTACK = ("pgd", 0.15)
@@ -93,18 +93,24 @@ def attacker_views(run, settings, budget, model, X, y, raw, progress):
     ``raw`` maps (attack, eps) to the model's raw-scores AttackResult of the
     main table. A view is flagged as masking when examples that the raw-score
     attack breaks survive the view's attack (more than the tolerance), or when
-    its input gradients vanish. Returns {(view, attack, eps): (accuracy,
-    hidden share)} and {(view, "gradients"): (zero share, any NaN)}.
+    its input gradients vanish. Each view's attack starts from the same random
+    points as the raw-score one (common random numbers): a view equal to the
+    raw scores gives the raw result exactly, and a flag measures the view.
+    Returns {(view, attack, eps): (accuracy, hidden share)} and
+    {(view, "gradients"): (zero share, any NaN)}.
     """
     table = {}
     for view in settings.views:
         for attack, eps in VIEW_ROWS:
-            cell = f"view-{view}-{attack}-{eps}"
+            # common random numbers: the same random starts as the raw-score
+            # cell, so that a difference is the view's, never the seed's
+            paired = table_cell("white-box", attack, eps)
+            cell = f"view-{view}-{paired}"
 
-            def compute(attack=attack, eps=eps, view=view, cell=cell):
+            def compute(attack=attack, eps=eps, view=view, paired=paired):
                 return evaluate_attack(
                     model.estimator, X, y, attack=attack, eps=eps, view=view,
-                    random_state=cell_seed(settings.seed, cell),
+                    random_state=cell_seed(settings.seed, paired),
                     **budget.attack_params.get(attack, {}),
                 )  # fmt: skip
 
