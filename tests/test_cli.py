@@ -137,8 +137,11 @@ def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
         "curves_linf_white-box.png",
         "curves_linf_black-box.png",
         "curves_l2_white-box.png",
+        "medians.rst",
     ):
         assert (out / name).is_file(), name
+    medians = (out / "medians.rst").read_text()
+    assert '"fmn-linf", "white-box"' in medians and '"AT"' in medians
     assert not (out / "report.md").exists()
     assert len(list((out / "models").glob("*.ckpt"))) == 8  # 7 models, substitute
     table = (out / "results.md").read_text()

@@ -503,6 +503,9 @@ def _write(
         text = _studies.views_markdown(studies["views"], settings.views, names)
         (run.path / "views.md").write_text(text)
         (run.path / "views.rst").write_text(_tables.markdown_to_rst(text))
+    if curves:
+        text = _tables.medians_markdown(names, curves)
+        (run.path / "medians.rst").write_text(_tables.markdown_to_rst(text))
     _tables.write_csv(run.path / "results.csv", settings, names, rows)
     (run.path / "results.rst").write_text(_tables.rst(settings, sizes, names, rows))
     if not finished:

@@ -76,20 +76,7 @@ def markdown(settings, sizes, models, rows, curves, timing):
         cells = [_cell(settings, row, m) for m in models]
         lines.append(f"| {row.label} | {row.eps:.2f} | " + " | ".join(cells) + " |")
     if curves:
-        lines += [
-            "",
-            "Median minimal perturbation (Foolbox; 0 for clean mistakes, inf where "
-            "the attack failed):",
-            "",
-            "| attack | mode | " + " | ".join(models) + " |",
-            "|" + "---|" * (len(models) + 2),
-        ]
-        for (attack, mode), per_model in curves.items():
-            cells = [
-                f"{per_model[m].median_perturbation:.3f}" if m in per_model else "-"
-                for m in models
-            ]
-            lines.append(f"| {attack} | {mode} | " + " | ".join(cells) + " |")
+        lines += ["", medians_markdown(models, curves).rstrip("\n")]
     lines += ["", "Time: " + ", ".join(f"{k} {v:.0f} s" for k, v in timing.items())]
     return "\n".join(lines) + "\n"
 
@@ -108,6 +95,24 @@ def rst(settings, sizes, models, rows):
             *(_cell(settings, row, m) for m in models),
         ]
         lines.append("   " + ", ".join(f'"{c}"' for c in cells))
+    return "\n".join(lines) + "\n"
+
+
+def medians_markdown(models, curves):
+    """The median minimal perturbation of each model under each curve attack."""
+    lines = [
+        "Median minimal perturbation (Foolbox; 0 for clean mistakes, inf where "
+        "the attack failed):",
+        "",
+        "| attack | mode | " + " | ".join(models) + " |",
+        "|" + "---|" * (len(models) + 2),
+    ]
+    for (attack, mode), per_model in curves.items():
+        cells = [
+            f"{per_model[m].median_perturbation:.3f}" if m in per_model else "-"
+            for m in models
+        ]
+        lines.append(f"| {attack} | {mode} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
