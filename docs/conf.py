@@ -43,7 +43,6 @@ numpydoc_validation_checks = set()
 templates_path = ["_templates"]
 exclude_patterns = [
     "_build",
-    "results_tables.rst",
     "attacks_table.rst",
     "benchmark_figures.rst",
     "_static/results/*.rst",  # included by results.rst, not pages of their own
