@@ -16,6 +16,19 @@ IE_LAMBDA = 0.01
 pytestmark = pytest.mark.slow
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Trained accuracy depends on torch's thread count (float reductions):
+    hellinger with IE measured 0.9595 on 1 thread, 0.9485 on 2, each exactly
+    repeatable. One thread makes the asserted number the same on every machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 RKL_DIVERGES = pytest.mark.xfail(
     strict=True,
     reason="reverse KL(P||Q) = KL(Q||P) is infinite when labels are deterministic "
