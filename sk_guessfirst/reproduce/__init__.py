@@ -487,10 +487,9 @@ def _write(
         )
     if any(reports.values()):
         lines = [f"# Robustness reports ({sizes['report']} images)", ""]
-        for name, eps, report in [
-            (n, e, r) for n in names for e, r in reports[n].items()
-        ]:
-            lines += [f"## {name}, eps={eps}", "", "```", str(report), "```", ""]
+        for name in names:
+            for eps, report in reports[name].items():
+                lines += [f"## {name}, eps={eps}", "", "```", str(report), "```", ""]
         (run.path / "report.md").write_text("\n".join(lines))
     if studies["length"]:
         _studies.plot_training_length(
