@@ -355,11 +355,14 @@ def test_training_length_and_attacker_views(tmp_path, monkeypatch):
     from sk_guessfirst.reproduce import _studies
 
     starts = {}  # (model's attack, view) -> random_state of the white-box runs
+    length_runs = []  # the length study's own attacks
 
     def recording(module, keep):
         real = module.evaluate_attack
 
         def evaluate_attack(estimator, X, y, **kw):
+            if module is _studies and "view" not in kw:
+                length_runs.append(kw["mode"])
             if keep(kw):
                 view = kw.get("view", "scores")
                 starts[id(estimator), kw["attack"], kw["eps"], view] = kw[
@@ -387,6 +390,18 @@ def test_training_length_and_attacker_views(tmp_path, monkeypatch):
     assert float(final.split("|")[3]) == pytest.approx(
         float(clean["accuracy"]), abs=0.05
     )
+    # ... and its attacked points are the table's PGD cells themselves (the
+    # same random starts, the same transfer), not a second run of the attack:
+    # the study attacks the kept epoch alone (2 models, 2 modes)
+    assert sorted(length_runs) == ["black-box"] * 2 + ["white-box"] * 2
+    for column, mode in ((4, "white-box"), (5, "black-box")):
+        cell = next(
+            r
+            for r in _table(out)
+            if (r["attack"], r["mode"], r["eps"], r["model"], r["loss"])
+            == ("pgd", mode, "0.15", "CNN", "worst")
+        )
+        assert final.split("|")[column].strip() == f"{float(cell['accuracy']):.1f}"
     views = (out / "views.md").read_text()
     assert "| sigmoid | PGD | 0.15 |" in views and "input gradients" in views
     # the CNN's "activated" view is its raw scores: with the table's random

@@ -320,8 +320,14 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
             ye[: sizes["report"]], report_eps, progress, log,
         )  # fmt: skip
         if settings.keep_epochs:
+            attack, eps = _studies.LENGTH_ATTACK
+            final = {
+                mode: results[name, attack, mode, eps]
+                for mode in ("white-box", "black-box")
+                if (name, attack, mode, eps) in results
+            }
             studies["length"][name] = _studies.training_length(
-                run, settings, budget, trained, sub, Xe, ye, clean, progress
+                run, settings, budget, trained, sub, Xe, ye, clean, progress, final
             )
         if settings.views:
             raw = {

@@ -14,13 +14,18 @@ VIEW_ROWS = (("fgsm", 0.15), ("fgsm", 0.30), ("pgd", 0.15), ("pgd", 0.30))
 MASKING_TOLERANCE = 0.02
 
 
-def training_length(run, settings, budget, model, substitute, X, y, clean, progress):
+def training_length(
+    run, settings, budget, model, substitute, X, y, clean, progress, final=None
+):
     """Clean, white-box and black-box accuracy of ``model`` at each kept epoch.
 
     ``substitute`` is the run's :class:`Trained` substitute and ``clean(model)``
-    the model's stored clean mask. Returns {epoch: {"clean", "white-box",
-    "black-box"}}.
+    the model's stored clean mask. ``final`` maps a mode to the main table's
+    result of the same attack on the finished model: the last point reads it,
+    so it equals the table (no second random start, no second transfer).
+    Returns {epoch: {"clean", "white-box", "black-box"}}.
     """
+    final = final or {}
     attack, eps = LENGTH_ATTACK
     params = budget.attack_params.get(attack, {})
     snapshots = {}
@@ -41,11 +46,13 @@ def training_length(run, settings, budget, model, substitute, X, y, clean, progr
                     random_state=cell_seed(settings.seed, cell), **params,
                 )  # fmt: skip
 
+            def stored(snapshot=snapshot, mode=mode, cell=cell, compute=compute):
+                if snapshot is model and mode in final:
+                    return final[mode], False  # the table's own cell
+                return run.cell(snapshot, cell, compute)
+
             result = progress.step(
-                f"{model.name} at epoch {epoch}: {attack} {mode} eps={eps}",
-                lambda snapshot=snapshot, cell=cell, compute=compute: run.cell(
-                    snapshot, cell, compute
-                ),
+                f"{model.name} at epoch {epoch}: {attack} {mode} eps={eps}", stored
             )
             row[mode] = result.accuracy
         points[epoch] = row
