@@ -15,17 +15,17 @@ MASKING_TOLERANCE = 0.02
 
 
 def training_length(
-    run, settings, budget, model, substitute, X, y, clean, progress, final=None
+    run, settings, budget, model, substitute, X, y, clean, progress, final
 ):
     """Clean, white-box and black-box accuracy of ``model`` at each kept epoch.
 
     ``substitute`` is the run's :class:`Trained` substitute and ``clean(model)``
     the model's stored clean mask. ``final`` maps a mode to the main table's
-    result of the same attack on the finished model: the last point reads it,
-    so it equals the table (no second random start, no second transfer).
+    result of the same attack on the finished model (empty when the run's
+    attacks leave it out): the last point reads it, so it equals the table
+    (no second random start, no second transfer).
     Returns {epoch: {"clean", "white-box", "black-box"}}.
     """
-    final = final or {}
     attack, eps = LENGTH_ATTACK
     params = budget.attack_params.get(attack, {})
     snapshots = {}
