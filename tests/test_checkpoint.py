@@ -111,3 +111,20 @@ def test_callbacks_and_epochs_of_the_loaded_estimator_are_the_users(data, tmp_pa
     loaded = load_checkpoint(path)
     assert loaded.callbacks is None and loaded.max_epochs == 2
     assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_a_run_started_after_a_finished_one_is_not_finished(tmp_path):
+    # Run A finishes; run B (other settings) starts in the same folder and is
+    # interrupted before writing its results: restarting B must resume it,
+    # not refuse it as "finished" on the strength of A's results.md.
+    from sk_guessfirst.reproduce import Settings
+    from sk_guessfirst.reproduce._run import RunDirectory
+
+    a = Settings(models=("CNN",)).resolved()
+    b = Settings().resolved()
+    run = RunDirectory(tmp_path, a)
+    run.results.write_text("finished")
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        RunDirectory(tmp_path, a)
+    RunDirectory(tmp_path, b)  # starts B, then B is interrupted
+    RunDirectory(tmp_path, b)  # resumes B

@@ -65,7 +65,9 @@ class RunDirectory:
             for name in ("models", "cells"):
                 shutil.rmtree(self.path / name, ignore_errors=True)
             (self.path / "models").mkdir()
-            self.results.unlink(missing_ok=True)
+        # results.md marks the run in run.json finished: a run starting now
+        # (other settings, or the same ones not yet finished) is not
+        self.results.unlink(missing_ok=True)
         save_atomic_json({"settings": _jsonable(settings)}, run_json)
         self.cells = self.path / "cells" / settings.evaluation_key()
 
