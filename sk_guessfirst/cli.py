@@ -208,8 +208,9 @@ def build_parser():
         description="GridSearchCV over ie_lambda x sigma for C-DV-IE and C-JS-IE, "
         "scored by clean accuracy and white-box PGD (worst over cross-entropy and "
         "margin losses); the winner has the best robust accuracy averaged over "
-        "both objectives among settings within 1 point of the best clean accuracy. "
-        "Writes tune.csv and tune.json to --out.",
+        "both objectives among settings whose clean accuracy, averaged over both, "
+        "is within 1 point of the best. Writes tune.csv, tune.json and the table "
+        "(tune.md, tune.rst) to --out.",
     )
     tune.add_argument(
         "--dataset",

@@ -1,6 +1,7 @@
 """The command line: reproduce (tiny), kill and resume, Ctrl-C, errors; bench."""
 
 import csv
+import json
 import os
 import random
 import signal
@@ -423,3 +424,53 @@ def test_training_length_and_attacker_views(tmp_path, monkeypatch):
     assert all(v == raw[k[:3]] for k, v in paired)
     assert (out / "training_length.png").is_file()
     assert ".. csv-table::" in (out / "views.rst").read_text()
+
+
+def _tune_row(objective, ie_lambda, sigma, clean, robust):
+    return dict(objective=objective, ie_lambda=ie_lambda, sigma=sigma,
+                clean=clean, robust=robust)  # fmt: skip
+
+
+def test_tune_selects_the_most_robust_admissible_setting():
+    from sk_guessfirst.reproduce._tune import select, table_markdown
+
+    rows = [
+        # the most robust, but 1.5 points of mean clean accuracy under the best
+        _tune_row("dv", 0.1, 1.0, 0.98, 0.30),
+        _tune_row("js", 0.1, 1.0, 0.94, 0.30),
+        # the best for dv alone, worse on average than the next
+        _tune_row("dv", 0.01, "median", 0.985, 0.10),
+        _tune_row("js", 0.01, "median", 0.965, 0.01),
+        # the best clean accuracy of neither objective, the best mean
+        _tune_row("dv", 0.01, 10.0, 0.975, 0.05),
+        _tune_row("js", 0.01, 10.0, 0.975, 0.08),
+    ]
+    assert select(rows) == (0.01, 10.0)
+    assert select(rows, slack=0.02) == (0.1, 1.0)
+    lines = [ln for ln in table_markdown(rows).splitlines() if ln.startswith("| ")]
+    assert lines[1:] == [
+        "| 0.1 | 1.0 | 98.00 | 30.00 | 94.00 | 30.00 | 96.00 | 30.00 | no |",
+        "| 0.01 | median | 98.50 | 10.00 | 96.50 | 1.00 | 97.50 | 5.50 | yes |",
+        "| **0.01** | **10.0** | **97.50** | **5.00** | **97.50** | **8.00** | "
+        "**97.50** | **6.50** | **yes** |",
+    ]
+
+
+def test_tune_command_writes_the_search_and_its_winner(tmp_path, capsys):
+    out = tmp_path / "tune"
+    args = ["tune", "--n-train", "400", "--epochs", "1", "--ie-lambda", "0.01", "0.1",
+            "--sigma", "median", "--n-test", "50", "--max-iter", "2",
+            "--device", "cpu", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    summary = json.loads((out / "tune.json").read_text())
+    with open(out / "tune.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 4  # 2 objectives x 2 ie_lambda
+    assert {r["objective"] for r in rows} == {"dv", "js"}
+    assert all(0 <= float(r["robust"]) <= float(r["clean"]) <= 1 for r in rows)
+    winner = summary["winner"]
+    assert winner["ie_lambda"] in (0.01, 0.1) and winner["sigma"] == "median"
+    assert f"winner: ie_lambda={winner['ie_lambda']}" in capsys.readouterr().out
+    bold = [ln for ln in (out / "tune.md").read_text().splitlines() if "**" in ln]
+    assert len(bold) == 1 and bold[0].startswith(f"| **{winner['ie_lambda']:g}**")
+    assert (out / "tune.rst").read_text().startswith(".. csv-table:: Grid search")
