@@ -198,9 +198,12 @@ def test_more_epochs_continue_a_finished_run(tmp_path, capsys):
              "--attacks", "fgsm", "--no-curves", "--no-report", "--out", str(out),
              "--keep-epochs", "1"]  # fmt: skip
     assert main([*small, "--epochs", "1"]) == 0
+    assert "Training CNN: 1 epochs" in capsys.readouterr().out
     assert main([*small, "--epochs", "2"]) == 0
     text = capsys.readouterr().out
     assert "CNN: epoch 2/2" in text and "CNN: epoch 1/2" not in text
+    # the log says the model comes from its checkpoint, not that it trains anew
+    assert "Training CNN" not in text and f"CNN: from {out / 'models'}" in text
     from sk_guessfirst.checkpoint import load_checkpoint
 
     assert len(load_checkpoint(out / "models" / "CNN.ckpt").history) == 2

@@ -227,9 +227,17 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         est.set_params(callbacks=[EpochProgress(spec.name, settings.epochs, log)])
 
         def fit():
-            log(
-                f"Training {spec.name}: {settings.epochs} epochs, checkpoint after each"
-            )
+            path = run.checkpoint(spec.name)
+            if path.exists():
+                log(
+                    f"{spec.name}: from {path} (trained on only up to "
+                    f"{settings.epochs} epochs)"
+                )
+            else:
+                log(
+                    f"Training {spec.name}: {settings.epochs} epochs, "
+                    "checkpoint after each"
+                )
             start = time.perf_counter()
             fitted = run.trained(spec.name, est, X, y, keep_epochs=settings.keep_epochs)
             timing["training"] += time.perf_counter() - start
