@@ -1,4 +1,4 @@
-"""The command line: reproduce (tiny), kill and resume, Ctrl-C, errors; bench."""
+"""The command line: reproduce (tiny), kill and resume, Ctrl-C, errors; tune; bench."""
 
 import csv
 import json
