@@ -19,6 +19,11 @@ from ._tables import markdown_to_rst
 CLEAN_SLACK = 0.01  # a candidate may give up at most 1 point of clean accuracy
 
 
+def _mean(group, field):
+    """``field`` averaged over a setting's rows (one per objective)."""
+    return np.mean([r[field] for r in group])
+
+
 def _admissible(rows, slack):
     """{(ie_lambda, sigma): its rows, one per objective} for the settings whose
     clean accuracy, averaged over the objectives, is within ``slack`` of the
@@ -26,7 +31,7 @@ def _admissible(rows, slack):
     by_setting = {}
     for r in rows:
         by_setting.setdefault((r["ie_lambda"], r["sigma"]), []).append(r)
-    clean = {key: np.mean([r["clean"] for r in g]) for key, g in by_setting.items()}
+    clean = {key: _mean(g, "clean") for key, g in by_setting.items()}
     best = max(clean.values())
     return {key: g for key, g in by_setting.items() if clean[key] >= best - slack}
 
@@ -36,9 +41,7 @@ def select(rows, slack=CLEAN_SLACK):
     objectives, among those whose clean accuracy averaged over the objectives
     is within ``slack`` of the best."""
     admissible = _admissible(rows, slack)
-    return max(
-        admissible, key=lambda key: np.mean([r["robust"] for r in admissible[key]])
-    )
+    return max(admissible, key=lambda key: _mean(admissible[key], "robust"))
 
 
 def table_markdown(rows, slack=CLEAN_SLACK):
@@ -66,8 +69,8 @@ def table_markdown(rows, slack=CLEAN_SLACK):
         for r in group:
             line += [f"{100 * r['clean']:.2f}", f"{100 * r['robust']:.2f}"]
         line += [
-            f"{100 * np.mean([r['clean'] for r in group]):.2f}",
-            f"{100 * np.mean([r['robust'] for r in group]):.2f}",
+            f"{100 * _mean(group, 'clean'):.2f}",
+            f"{100 * _mean(group, 'robust'):.2f}",
             "yes" if key in admissible else "no",
         ]
         if key == winner:
