@@ -183,6 +183,32 @@ def test_truncated_gzip_names_the_file(tmp_path):
         read_idx(f)
 
 
+def test_a_gzip_bomb_is_refused_before_it_fills_memory(tmp_path):
+    import tracemalloc
+
+    from sk_guessfirst.datasets._idx import MAX_BYTES, read_bytes
+
+    f = tmp_path / "train-images-idx3-ubyte.gz"
+    with gzip.open(f, "wb", compresslevel=1) as z:  # 64 MiB of zeros in ~300 kB
+        for _ in range(64):
+            z.write(bytes(2**20))
+    assert f.stat().st_size < 2**20
+    tracemalloc.start()
+    with pytest.raises(ValueError, match="more than 8,388,608 bytes"):
+        read_bytes(f, max_bytes=8 * 2**20)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 12 * 2**20  # the cap and a piece, never the whole stream
+    assert 47_040_016 < MAX_BYTES < 2**30  # MNIST's largest file passes the default
+
+
+def test_every_default_mirror_but_a_last_resort_is_https():
+    from sk_guessfirst.datasets._loaders import FASHION_MNIST, MNIST
+
+    for spec in (MNIST, FASHION_MNIST):
+        assert spec.mirrors[0].startswith("https://"), spec.name
+
+
 def test_uncompressed_files_are_found(tmp_path, monkeypatch):
     folder = tmp_path / "raw"
     _write_fake_mnist(monkeypatch, folder, n=3, seed=0)

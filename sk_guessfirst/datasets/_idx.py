@@ -26,23 +26,44 @@ _IDX_DTYPES = {
 }
 
 
-def read_bytes(path: str | Path) -> bytes:
+# The largest IDX file the loaders read decompresses to 47,040,016 bytes
+# (60,000 28x28 images); a file far past that is not one of them, and
+# decompressing it whole could exhaust memory (a "gzip bomb").
+MAX_BYTES = 256 * 2**20
+
+
+def read_bytes(path: str | Path, max_bytes: int = MAX_BYTES) -> bytes:
     """Return the content of ``path``, decompressed if it ends in ``.gz``.
 
-    Raises ``ValueError`` naming the file when the gzip stream is corrupt or
-    truncated.
+    The gzip stream is decompressed in pieces and refused as soon as it
+    passes ``max_bytes``, so a small file that inflates to gigabytes never
+    reaches memory. Raises ``ValueError`` naming the file when the stream is
+    corrupt, truncated or too large.
     """
     path = Path(path)
+    too_large = ValueError(
+        f"{path} holds more than {max_bytes:,} bytes (decompressed), more than any "
+        "IDX file of MNIST or Fashion-MNIST; it is not one of them. Delete it and "
+        "download it again (download=True)."
+    )
     if path.suffix != ".gz":
+        if path.stat().st_size > max_bytes:
+            raise too_large
         return path.read_bytes()
+    pieces, total = [], 0
     try:
         with gzip.open(path, "rb") as f:
-            return f.read()
+            while piece := f.read(2**20):
+                total += len(piece)
+                if total > max_bytes:
+                    raise too_large
+                pieces.append(piece)
     except (OSError, EOFError, zlib.error) as exc:
         raise ValueError(
             f"{path}: corrupt or truncated gzip file ({exc}). Delete it and "
             "download it again (download=True)."
         ) from exc
+    return b"".join(pieces)
 
 
 def md5_of_content(path: str | Path) -> str:

@@ -81,7 +81,13 @@ FASHION_MNIST = _IdxDataset(
             "15d484375f8d13e6eb1aabb0c3f46965",
         ),
     },
-    mirrors=("http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",),
+    # https first (the project's repository serves the published files); the
+    # project page's http mirror last (a download is MD5-checked either way)
+    mirrors=(
+        "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/"
+        "data/fashion/",
+        "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+    ),
     target_names=(
         "T-shirt/top",
         "Trouser",
