@@ -513,9 +513,23 @@ class GuessFirstNet(NeuralNetClassifier):
             yield from super().forward_iter(X, training=training, device=device)
 
     def _scores(self, X):
+        """(n, K) float64 scores, written batch by batch into one array.
+
+        Nothing of a batch outlives it (skorch's ``forward`` keeps every
+        batch's output until the end, and those small long-lived buffers
+        between the freed per-batch temporaries fragment the heap: resident
+        memory then grew with n far beyond the output's size).
+        """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return to_numpy(self.forward(X)).astype(np.float64)
+        out, start = None, 0
+        for batch in self.forward_iter(X, training=False):
+            scores = to_numpy(batch)
+            if out is None:
+                out = np.empty((len(X), *scores.shape[1:]), dtype=np.float64)
+            out[start : start + len(scores)] = scores
+            start += len(scores)
+        return out
 
     def _proba_from_scores(self, scores):
         return torch.softmax(scores, dim=1)

@@ -296,8 +296,67 @@ def bench_data(data_home=None):
     return result
 
 
+_MEMORY_CHILD = """
+import json, resource, sys, torch
+torch.set_num_threads(1)
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+def peak_mb():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+kind, a, b = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if kind == "score":
+    from sk_guessfirst.modules import HypothesisConditionedModule
+    chunk = None if b == "None" else int(b)
+    m = HypothesisConditionedModule((64,), a, hypothesis_chunk_size=chunk).eval()
+    x = torch.randn(250, 64)
+    before = peak_mb()
+    with torch.no_grad():
+        m(x)
+    print(json.dumps({"peak_mb": peak_mb() - before}))
+else:
+    import numpy as np
+    from sk_guessfirst import HypothesisConditionedClassifier
+    rng = np.random.RandomState(0)
+    X = rng.rand(2000, 64).astype(np.float32)
+    y = rng.randint(0, 10, 2000)
+    clf = HypothesisConditionedClassifier(max_epochs=1, device="cpu", random_state=0,
+                                          input_shape=(64,)).fit(X, y)
+    rows = rng.rand(a, 64).astype(np.float32)
+    before = rss_mb()
+    clf.predict_proba(rows)
+    print(json.dumps({"growth_mb": rss_mb() - before}))
+"""
+
+
+def _memory_child(*args):
+    import json
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", _MEMORY_CHILD, *map(str, args)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def bench_memory(ks=(10, 200, 2000), chunks=(None, 100, 10, 1), rows=(50_000, 200_000)):
+    """Peak memory of scoring one batch of 250 flat inputs (64 features) against
+    K and ``hypothesis_chunk_size``, and the resident-memory growth of
+    ``predict_proba`` on many rows; each figure from a fresh process (Linux)."""
+    scoring = {
+        (k, c): _memory_child("score", k, c)["peak_mb"]
+        for k in ks
+        for c in chunks
+        if c is None or c < k
+    }
+    growth = {n: _memory_child("predict", n, "-")["growth_mb"] for n in rows}
+    return {"scoring_peak_mb": scoring, "predict_growth_mb": growth}
+
+
 def run_all(
-    which=("inference", "epoch", "attack", "data"),
+    which=("inference", "epoch", "attack", "data", "memory"),
     device="cpu",
     data_home=None,
     print_fn=print,
@@ -358,4 +417,16 @@ def run_all(
                 f"(peak {r['cached_peak_mb']:.0f} MB),"
                 f" ratio {r['first_over_cached']:.1f}x"
             )
+    if "memory" in which:
+        r = results["memory"] = bench_memory()
+        print_fn("memory: peak of scoring one batch of 250 (MB above the model's), "
+                 "by K and hypothesis_chunk_size:")  # fmt: skip
+        for (k, chunk), mb in r["scoring_peak_mb"].items():
+            print_fn(f"  K={k:<5} chunk={str(chunk):<5} {mb:8.1f} MB")
+        growth = r["predict_growth_mb"]
+        print_fn(
+            "  predict_proba resident growth: "
+            + ", ".join(f"{n:,} rows {mb:.0f} MB" for n, mb in growth.items())
+            + f" (output alone: {max(growth) * 10 * 8 / 2**20:.0f} MB at the most)"
+        )
     return results

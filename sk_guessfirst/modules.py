@@ -219,8 +219,9 @@ class HypothesisConditionedModule(nn.Module):
         for layer in self.post[:n_reg]:
             yield from layer.parameters()
 
-    def _head(self, h: Tensor, hyps: Tensor, naive: bool = False):
-        """Scores (B, k) and representation Z (B, k, D) for hypotheses ``hyps``."""
+    def _head(self, h: Tensor, hyps: Tensor, naive: bool = False, keep_z: bool = True):
+        """Scores (B, k) and representation Z (B, k, D), or None unless
+        ``keep_z``, for hypotheses ``hyps``."""
         if naive:
             b, k = h.shape[0], len(hyps)
             onehot = F.one_hot(hyps, self.n_classes).to(h.dtype)
@@ -232,31 +233,62 @@ class HypothesisConditionedModule(nn.Module):
             a = F.relu(F.linear(pairs, weight, self.inject.bias))
         else:
             a = F.relu(self.inject(h).unsqueeze(1) + self.hypothesis_embedding[hyps])
-        z = a
+        z = a if keep_z else None
         for i, layer in enumerate(self.post, start=self.hypothesis_layer + 1):
             a = F.relu(layer(a))
-            if i == self.representation_layer:
+            if keep_z and i == self.representation_layer:
                 z = a
         return self.out(a).squeeze(-1), z
 
-    def head(self, h: Tensor, naive: bool = False):
-        """All K hypothesis scores (B, K) and representations Z (B, K, D) from h."""
+    def head(self, h: Tensor, naive: bool = False, keep_z: bool = True):
+        """All K hypothesis scores (B, K) and representations Z (B, K, D) from h.
+
+        With ``keep_z=False`` Z is not kept (None), so ``hypothesis_chunk_size``
+        bounds the memory of scoring: outside autograd, the chunks are scored
+        in buffers allocated once (:meth:`_scores_in_buffers`), since freeing
+        and allocating B x chunk x D temporaries per chunk fragments the heap.
+        """
         k = self.n_classes
         chunk = self.hypothesis_chunk_size or k
+        if not keep_z and not naive and chunk < k and not torch.is_grad_enabled():
+            return self._scores_in_buffers(h, chunk), None
         hyps = torch.arange(k, device=h.device)
-        parts = [self._head(h, hyps[i : i + chunk], naive) for i in range(0, k, chunk)]
-        if len(parts) == 1:
-            return parts[0]
-        return torch.cat([p[0] for p in parts], 1), torch.cat([p[1] for p in parts], 1)
+        scores, zs = [], []
+        for i in range(0, k, chunk):
+            s, z = self._head(h, hyps[i : i + chunk], naive, keep_z)
+            scores.append(s)
+            zs.append(z)
+        if len(scores) == 1:
+            return scores[0], zs[0]
+        return torch.cat(scores, 1), torch.cat(zs, 1) if keep_z else None
+
+    def _scores_in_buffers(self, h: Tensor, chunk: int) -> Tensor:
+        """Scores (B, K), ``chunk`` hypotheses at a time, in reused buffers
+        laid out (hypotheses, B, units) so that a chunk is a contiguous slice;
+        equal to the chunked autograd path up to float rounding."""
+        base = self.inject(h)  # once per input, not once per chunk
+        b, k = h.shape[0], self.n_classes
+        bufs = [base.new_empty((chunk, b, base.shape[1]))]
+        bufs += [base.new_empty((chunk, b, layer.out_features)) for layer in self.post]
+        out = base.new_empty((k, b))
+        for i in range(0, k, chunk):
+            n = min(chunk, k - i)
+            a = torch.add(base.unsqueeze(0), self.hypothesis_embedding[i : i + n, None],
+                          out=bufs[0][:n]).relu_()  # fmt: skip
+            for layer, buf in zip(self.post, bufs[1:], strict=True):
+                a = torch.matmul(a, layer.weight.T, out=buf[:n])
+                a.add_(layer.bias).relu_()
+            torch.matmul(a, self.out.weight[0], out=out[i : i + n])
+        return out.add_(self.out.bias).T
 
     # -- forward passes ----------------------------------------------------
     def forward(self, x: Tensor) -> Tensor:
         """Hypothesis scores, shape (B, K)."""
-        return self.head(self.preprocess(x))[0]
+        return self.head(self.preprocess(x), keep_z=False)[0]
 
     def forward_naive(self, x: Tensor) -> Tensor:
         """The same scores by literal one-hot concatenation (K-fold cost)."""
-        return self.head(self.preprocess(x), naive=True)[0]
+        return self.head(self.preprocess(x), naive=True, keep_z=False)[0]
 
     def forward_train(self, x: Tensor):
         """Scores (B, K) for the objective and Z (B, K, D) for the IE regulariser.

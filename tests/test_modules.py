@@ -51,13 +51,23 @@ def test_efficient_equals_naive(shape, hypothesis_layer, representation_layer):
     torch.testing.assert_close(fast, naive, rtol=1e-5, atol=1e-5)
 
 
-def test_chunked_hypotheses_equal_unchunked():
+@pytest.mark.parametrize("layers", [dict(), dict(hypothesis_layer=1,
+                                       representation_layer=2)])  # fmt: skip
+@pytest.mark.parametrize("chunk", [1, 3, 6])
+def test_chunked_hypotheses_equal_unchunked(chunk, layers):
     torch.manual_seed(0)
-    m = HypothesisConditionedModule((1, 8, 8), 7).eval()
+    m = HypothesisConditionedModule((1, 8, 8), 7, **layers).eval()
     x = torch.rand(4, 1, 8, 8)
     full = m(x)
-    m.hypothesis_chunk_size = 3
-    torch.testing.assert_close(m(x), full)
+    m.hypothesis_chunk_size = chunk
+    torch.testing.assert_close(m(x), full)  # autograd: per-chunk graphs
+    with torch.no_grad():  # scores only: reused buffers
+        torch.testing.assert_close(m(x), full)
+        scores, z = m.head(m.preprocess(x), keep_z=False)
+    assert z is None and scores.shape == (4, 7)
+    scores, z = m.forward_train(x)
+    assert z.shape[:2] == (4, 7)
+    torch.testing.assert_close(scores, full)
 
 
 def test_invalid_depths():
