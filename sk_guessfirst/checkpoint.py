@@ -2,12 +2,22 @@
 
 skorch's ``Checkpoint``/``LoadInitState`` pair restores parameters, optimizer
 and history, but not the random number generator, and a resumed ``fit`` then
-trains ``max_epochs`` *more* epochs (skorch issue 674). Here a checkpoint is
-the whole estimator, pickled after every epoch together with the state of
-torch's RNG (``rng_state_``), and :func:`fit_or_resume` trains to exactly
-``max_epochs`` epochs in total: with ``random_state`` set, a run stopped at
-any moment (Ctrl-C, SIGKILL, power cut) and resumed gives the same model, bit
-for bit on the same machine, as a run that was never stopped.
+trains ``max_epochs`` *more* epochs (skorch issue 674). Here a checkpoint holds
+the estimator's whole trained state after every epoch (weights, optimizer,
+criterion, history, fitted attributes and torch's RNG state ``rng_state_``),
+and :func:`fit_or_resume` trains to exactly ``max_epochs`` epochs in total:
+with ``random_state`` set, a run stopped at any moment (Ctrl-C, SIGKILL, power
+cut) and resumed gives the same model, bit for bit on the same machine, as a
+run that was never stopped.
+
+A checkpoint is data, not code. It is one file written by ``torch.save`` and
+read by ``torch.load(weights_only=True)``: tensors, numbers, strings, lists
+and dicts only, with the history and the fitted attributes as JSON. Reading a
+file planted by someone else therefore runs nothing; a file that is not such a
+checkpoint is refused with a ``ValueError`` naming it. Like skorch's
+``load_params``, loading needs an estimator with the run's parameters: the
+checkpoint says which parameters it was trained with (and refuses others), the
+estimator supplies the code.
 
 Files are written to a temporary name and renamed into place, so a
 checkpoint on disk is always a complete epoch.
@@ -15,19 +25,37 @@ checkpoint on disk is always a complete epoch.
 
 from __future__ import annotations
 
-import os
-import pickle
-import tempfile
+import json
+import warnings
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
+import torch
 from skorch.callbacks import Callback
+from skorch.history import History
 
-FORMAT = 1
+from ._plaindata import write_atomic
+
+__all__ = [
+    "TrainingCheckpoint",
+    "checkpoint_epochs",
+    "data_fingerprint",
+    "fit_or_resume",
+    "load_checkpoint",
+    "snapshot_path",
+    "training_params",
+]
+
+FORMAT = 2
+KIND = "sk_guessfirst training checkpoint"
 # Parameters that may differ between the run that wrote a checkpoint and the
 # one that resumes it: how long to train, how to report, where to compute.
 _RESUMABLE_CHANGES = {"max_epochs", "callbacks", "verbose", "device", "warm_start"}
+# Fitted attributes besides the torch state, stored as JSON (arrays with dtype).
+_FITTED = ("classes_inferred_", "input_shape_", "n_features_in_", "feature_names_in_",
+           "class_weight_")  # fmt: skip
 
 
 def data_fingerprint(X, y) -> str:
@@ -35,6 +63,18 @@ def data_fingerprint(X, y) -> str:
 
     Flat and image layouts of the same samples hash alike (the network is
     built from ``input_shape_``, which the checkpoint holds).
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, ...)
+        The training inputs.
+    y : array-like of shape (n_samples,)
+        The training labels.
+
+    Returns
+    -------
+    fingerprint : str
+        A hexadecimal digest (joblib's hash).
     """
     X = np.asarray(X)
     return joblib.hash((X.reshape(len(X), -1), np.asarray(y)))
@@ -42,38 +82,213 @@ def data_fingerprint(X, y) -> str:
 
 def training_params(estimator) -> dict:
     """The parameters a trained model depends on (not how long, where, or how
-    verbosely it trained)."""
+    verbosely it trained).
+
+    Parameters
+    ----------
+    estimator : sk_guessfirst estimator
+        Fitted or not.
+
+    Returns
+    -------
+    params : dict
+        ``get_params(deep=False)`` without ``max_epochs``, ``callbacks``,
+        ``verbose``, ``device`` and ``warm_start``.
+    """
     params = estimator.get_params(deep=False)
     return {k: v for k, v in params.items() if k not in _RESUMABLE_CHANGES}
 
 
 def snapshot_path(path, epoch: int) -> Path:
-    """Where :class:`TrainingCheckpoint` keeps its copy of epoch ``epoch``."""
+    """Where :class:`TrainingCheckpoint` keeps its copy of epoch ``epoch``.
+
+    Parameters
+    ----------
+    path : str or Path
+        The checkpoint.
+    epoch : int
+        The epoch whose copy is meant.
+
+    Returns
+    -------
+    path : Path
+        ``<stem>.epoch<epoch><suffix>`` beside ``path``.
+    """
     path = Path(path)
     return path.with_name(f"{path.stem}.epoch{epoch}{path.suffix}")
 
 
-def save_atomic(obj, path) -> None:
-    """Pickle ``obj`` to ``path`` through a temporary file and a rename."""
+# -- the state of a fitted estimator, as data ----------------------------------
+def _json_value(value):
+    if isinstance(value, np.ndarray):
+        return {"dtype": value.dtype.str, "values": value.tolist()}
+    if isinstance(value, tuple):
+        return {"tuple": list(value)}
+    return {"value": value}
+
+
+def _from_json_value(doc):
+    if "dtype" in doc:
+        return np.asarray(doc["values"], dtype=np.dtype(doc["dtype"]))
+    if "tuple" in doc:
+        return tuple(doc["tuple"])
+    return doc["value"]
+
+
+def _state(net, max_epochs: int, data: str) -> dict:
+    """Everything :func:`_restore_into` needs, as tensors and JSON strings."""
+    params = training_params(net)
+    fitted = {k: _json_value(getattr(net, k)) for k in _FITTED if hasattr(net, k)}
+    torch_state = {
+        kind: {name: getattr(net, name + "_").state_dict() for name in names}
+        for kind, names in (
+            ("modules", net._modules),
+            ("criteria", net._criteria),
+            ("optimizers", net._optimizers),
+        )
+    }
+    rng = getattr(net, "rng_state_", None)
+    return {
+        "kind": KIND,
+        "format": FORMAT,
+        "estimator": type(net).__name__,
+        "max_epochs": int(max_epochs),
+        "data": data,
+        # hashes decide; reprs explain a refusal
+        "params": json.dumps({k: [joblib.hash(v), repr(v)] for k, v in params.items()}),
+        "fitted": json.dumps(fitted, default=_plain_scalar),
+        "history": json.dumps(net.history.to_list(), default=_plain_scalar),
+        "torch": torch_state,
+        "rng": None if rng is None else {"cpu": rng["cpu"], "cuda": list(rng["cuda"])},
+    }
+
+
+def _plain_scalar(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"{type(value).__name__} is not JSON data")
+
+
+def _save(state: dict, path) -> None:
+    write_atomic(path, lambda f: torch.save(state, f))
+
+
+def _read(path) -> dict:
+    """The checkpoint at ``path``, read as data (never as code)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            pickle.dump(obj, f, protocol=pickle.HIGHEST_PROTOCOL)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        with warnings.catch_warnings():  # of a foreign file's pickle protocol
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
         raise
+    except Exception as exc:  # torch raises many kinds for a foreign file
+        raise ValueError(
+            f"{path} is not a readable training checkpoint ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''}); nothing in it was "
+            "run. Delete it to train from scratch"
+        ) from exc
+    if (
+        not isinstance(state, dict)
+        or state.get("kind") != KIND
+        or state.get("format") != FORMAT
+    ):
+        raise ValueError(
+            f"{path} is not a training checkpoint of this version of sk_guessfirst "
+            f"(format {FORMAT}); delete it to train from scratch"
+        )
+    try:
+        for key in ("params", "fitted", "history"):
+            state[key] = json.loads(state[key])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"{path} is a damaged training checkpoint ({exc})") from exc
+    return state
+
+
+def checkpoint_epochs(path) -> int:
+    """How many epochs the checkpoint at ``path`` holds.
+
+    Parameters
+    ----------
+    path : str or Path
+        A checkpoint written by :class:`TrainingCheckpoint`.
+
+    Returns
+    -------
+    epochs : int
+    """
+    return len(_read(path)["history"])
+
+
+def _restore_into(estimator, state, path):
+    """``estimator`` (with the checkpoint's parameters) in the checkpoint's state."""
+    _check_resumable(estimator, state, path)
+    for k, doc in state["fitted"].items():
+        if k not in _FITTED:
+            raise ValueError(f"{path}: unexpected fitted attribute {k!r}")
+        setattr(estimator, k, _from_json_value(doc))
+    # building the network draws initial weights: not from the user's RNG
+    with torch.random.fork_rng(devices=[]):
+        estimator.initialize()
+    try:
+        for kind, names in (
+            ("modules", estimator._modules),
+            ("criteria", estimator._criteria),
+            ("optimizers", estimator._optimizers),
+        ):
+            stored = state["torch"][kind]
+            if set(stored) != set(names):
+                raise ValueError(f"it holds {kind} {sorted(stored)}, not {names}")
+            for name in names:
+                getattr(estimator, name + "_").load_state_dict(stored[name])
+    except (KeyError, RuntimeError, ValueError) as exc:
+        raise ValueError(
+            f"{path} does not fit a {type(estimator).__name__} with these parameters "
+            f"({exc}); delete it or choose another checkpoint path"
+        ) from exc
+    estimator.history_ = History(state["history"])
+    if state["rng"] is not None:
+        estimator.rng_state_ = {
+            "cpu": state["rng"]["cpu"],
+            "cuda": state["rng"]["cuda"],
+        }
+    estimator.set_params(max_epochs=state["max_epochs"])
+    return estimator
+
+
+def _check_resumable(estimator, state, path):
+    if state["estimator"] != type(estimator).__name__:
+        raise ValueError(
+            f"{path} holds a {state['estimator']}, not a {type(estimator).__name__}; "
+            "delete it or choose another checkpoint path"
+        )
+    ours = {k: [joblib.hash(v), repr(v)] for k, v in training_params(estimator).items()}
+    theirs = state["params"]
+    differ = sorted(
+        k
+        for k in ours.keys() | theirs.keys()
+        if (ours.get(k) or [None])[0] != (theirs.get(k) or [None])[0]
+    )
+    if differ:
+        changes = ", ".join(
+            f"{k}: {(theirs.get(k) or [0, '(none)'])[1]} -> "
+            f"{(ours.get(k) or [0, '(none)'])[1]}"
+            for k in differ
+        )
+        raise ValueError(
+            f"{path} was trained with other parameters ({changes}); only "
+            f"{sorted(_RESUMABLE_CHANGES)} may change on resume. Delete it or "
+            "choose another checkpoint path"
+        )
 
 
 class TrainingCheckpoint(Callback):
-    """Save the whole estimator after every epoch (atomically), to resume from.
+    """Save the estimator's trained state after every epoch (atomically).
 
     Usually added by :func:`fit_or_resume`, which also reads it back. The file
-    holds the estimator with its optimizer, history and RNG state, the total
-    number of epochs asked for, and a fingerprint of the training data.
+    holds the weights, optimizer, criterion, history, fitted attributes and
+    RNG state, the parameters trained with, the total number of epochs asked
+    for, and a fingerprint of the training data (module docstring: as data).
 
     Parameters
     ----------
@@ -96,79 +311,37 @@ class TrainingCheckpoint(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         epoch = len(net.history)
-        state = {
-            "format": FORMAT,
-            "estimator": net,
-            "max_epochs": self.max_epochs,
-            "data": self.data,
-        }
-        save_atomic(state, self.path)
+        state = _state(net, self.max_epochs, self.data)
+        _save(state, self.path)
         if epoch in set(self.keep_epochs):
-            save_atomic(state, snapshot_path(self.path, epoch))
+            _save(state, snapshot_path(self.path, epoch))
 
 
-def load_checkpoint(path):
-    """The estimator saved in a checkpoint, as it was at the end of its last epoch.
+def load_checkpoint(path, estimator):
+    """``estimator`` as the checkpoint at ``path`` left it (its last epoch).
 
-    Its ``max_epochs`` is the total the run was asked to reach and its
-    ``callbacks`` are the user's own (the checkpoint callback is removed).
+    Parameters
+    ----------
+    path : str or Path
+        A checkpoint written by :class:`TrainingCheckpoint`.
+    estimator : sk_guessfirst estimator
+        With the parameters the checkpoint was trained with (only
+        ``max_epochs``, ``callbacks``, ``verbose``, ``device`` and
+        ``warm_start`` may differ); it is initialised and given the stored
+        state. Its ``max_epochs`` becomes the total the run was asked to
+        reach; its callbacks stay its own.
+
+    Returns
+    -------
+    estimator : the fitted estimator passed in.
+
+    Raises
+    ------
+    ValueError
+        The file is not a checkpoint of this package (nothing in it ran), or
+        was trained with other parameters.
     """
-    state = _read(path)
-    return _restore(state)
-
-
-def _read(path):
-    path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            state = pickle.load(f)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-        raise ValueError(
-            f"{path} is not a readable training checkpoint ({exc}); delete it to "
-            "train from scratch"
-        ) from exc
-    if not isinstance(state, dict) or state.get("format") != FORMAT:
-        raise ValueError(
-            f"{path} is not a training checkpoint of this version of sk_guessfirst "
-            f"(format {FORMAT}); delete it to train from scratch"
-        )
-    return state
-
-
-def _restore(state):
-    est = state["estimator"]
-    own = [cb for cb in (est.callbacks or []) if not isinstance(cb, TrainingCheckpoint)]
-    est.set_params(callbacks=own or None, max_epochs=state["max_epochs"])
-    return est
-
-
-def _check_resumable(estimator, state, data, path):
-    saved = state["estimator"]
-    if type(saved) is not type(estimator):
-        raise ValueError(
-            f"{path} holds a {type(saved).__name__}, not a {type(estimator).__name__}; "
-            "delete it or choose another checkpoint path"
-        )
-    ours, theirs = training_params(estimator), training_params(saved)
-    differ = sorted(
-        k
-        for k in ours.keys() | theirs.keys()
-        if joblib.hash(ours.get(k)) != joblib.hash(theirs.get(k))
-    )
-    if differ:
-        changes = ", ".join(
-            f"{k}: {theirs.get(k)!r} -> {ours.get(k)!r}" for k in differ
-        )
-        raise ValueError(
-            f"{path} was trained with other parameters ({changes}); only "
-            f"{sorted(_RESUMABLE_CHANGES)} may change on resume. Delete it or "
-            "choose another checkpoint path"
-        )
-    if state["data"] != data:
-        raise ValueError(
-            f"{path} was trained on other data than the X and y given; delete it "
-            "or choose another checkpoint path"
-        )
+    return _restore_into(estimator, _read(path), path)
 
 
 def fit_or_resume(estimator, X, y, path, *, keep_epochs=()):
@@ -196,14 +369,14 @@ def fit_or_resume(estimator, X, y, path, *, keep_epochs=()):
 
     Returns
     -------
-    estimator : the fitted estimator (the one passed in when training
-        starts from scratch, the one loaded from ``path`` otherwise).
+    estimator : the estimator passed in, fitted.
 
     Raises
     ------
     ValueError
-        If the checkpoint was written for other parameters or data, or holds
-        more epochs than ``max_epochs`` and no snapshot of that epoch.
+        If the checkpoint is not one (nothing in it ran), was written for
+        other parameters or data, or holds more epochs than ``max_epochs`` and
+        no snapshot of that epoch.
     KeyboardInterrupt
         Propagated; the checkpoint then holds the last complete epoch.
     """
@@ -212,6 +385,7 @@ def fit_or_resume(estimator, X, y, path, *, keep_epochs=()):
     data = data_fingerprint(X, y)
     checkpoint = TrainingCheckpoint(path, total, data, keep_epochs=tuple(keep_epochs))
     own = list(estimator.callbacks or [])
+    verbose = estimator.verbose
     if not path.exists():
         estimator.set_params(callbacks=[*own, checkpoint])
         try:
@@ -220,26 +394,35 @@ def fit_or_resume(estimator, X, y, path, *, keep_epochs=()):
             estimator.set_params(callbacks=own or None)
 
     state = _read(path)
-    _check_resumable(estimator, state, data, path)
-    done = len(state["estimator"].history)
+    _check_resumable(estimator, state, path)
+    if state["data"] != data:
+        raise ValueError(
+            f"{path} was trained on other data than the X and y given; delete it "
+            "or choose another checkpoint path"
+        )
+    done = len(state["history"])
     if done > total:
         snapshot = snapshot_path(path, total)
         if snapshot.exists():
-            return load_checkpoint(snapshot)
+            return _finish(load_checkpoint(snapshot, estimator), total, own)
         raise ValueError(
             f"{path} holds {done} epochs, more than max_epochs={total}, and no "
             f"copy of epoch {total}; ask for at least {done} epochs or use another path"
         )
-    resumed = _restore(state)
+    resumed = _restore_into(estimator, state, path)
     if done == total:
-        return resumed
-    # the device stays the one the checkpoint was loaded onto ("auto" resolves
-    # at use), so a GPU-trained run resumes on a machine without one
-    resumed.set_params(
-        max_epochs=total - done, callbacks=[*own, checkpoint], verbose=estimator.verbose
-    )
+        return _finish(resumed, total, own)
+    # the device stays the estimator's ("auto" resolves at use), so a
+    # GPU-trained run resumes on a machine without one
+    resumed.set_params(max_epochs=total - done, callbacks=[*own, checkpoint],
+                       verbose=verbose)  # fmt: skip
     try:
         resumed.partial_fit(X, y)
     finally:
-        resumed.set_params(max_epochs=total, callbacks=own or None)
+        _finish(resumed, total, own)
     return resumed
+
+
+def _finish(estimator, total: int, callbacks: list) -> Any:
+    estimator.set_params(max_epochs=total, callbacks=callbacks or None)
+    return estimator

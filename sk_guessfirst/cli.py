@@ -5,9 +5,41 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
+from contextlib import contextmanager
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
+EXIT_TERMINATED = 143  # ... and by SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the process is, so that it stops like Ctrl-C does
+    (every finished epoch and cell kept) instead of dying mid-write."""
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    def handler(signum, frame):
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _seed(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if not 0 <= value < 2**31:
+        raise argparse.ArgumentTypeError(
+            f"expected an integer in [0, 2**31), got {value}"
+        )
+    return value
 
 
 def _positive_int(text):
@@ -124,7 +156,7 @@ def build_parser():
         help="auto (CUDA when available), cpu, cuda or cuda:N",
     )
     rep.add_argument(
-        "--seed", type=int, default=0, help="seed of every model and attack"
+        "--seed", type=_seed, default=0, help="seed of every model and attack"
     )
     rep.add_argument(
         "--ie-lambda",
@@ -268,7 +300,7 @@ def build_parser():
         default=20,
         help="PGD iterations of the scoring attack (default 20)",
     )
-    tune.add_argument("--seed", type=int, default=0)
+    tune.add_argument("--seed", type=_seed, default=0)
     tune.add_argument("--device", type=_device, default="auto")
     tune.add_argument("--data-home", default=None, help="folder holding the IDX files")
     tune.add_argument("--out", default=None, help="default: results/<dataset>-tune")
@@ -277,8 +309,8 @@ def build_parser():
     bench.add_argument(
         "--which",
         nargs="+",
-        default=["inference", "epoch", "attack", "data"],
-        choices=["inference", "epoch", "attack", "data"],
+        default=["inference", "epoch", "attack", "data", "memory"],
+        choices=["inference", "epoch", "attack", "data", "memory"],
         help="which benchmarks to run (default: all)",
     )
     bench.add_argument(
@@ -375,11 +407,25 @@ def main(argv=None):
         )
         return 0
 
-    from .reproduce import reproduce
-
     out = args.out or f"results/{args.dataset}" + (
         "-tune" if args.command == "tune" else ""
     )
+    try:
+        with _sigterm_as_interrupt():
+            return _run(args, out)
+    except KeyboardInterrupt as exc:
+        how = "terminated" if isinstance(exc, Terminated) else "interrupted"
+        print(
+            f"\nsk-guessfirst: {how}. Every finished epoch and evaluation cell is "
+            f"saved in {out}; run the same command to resume.",
+            file=sys.stderr,
+        )
+        return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def _run(args, out):
+    from .reproduce import reproduce
+
     try:
         if args.command == "tune":
             _tune(args, out)
@@ -392,13 +438,6 @@ def main(argv=None):
                 download=args.download,
                 mirrors=args.mirror,
             )
-    except KeyboardInterrupt:
-        print(
-            "\nsk-guessfirst: interrupted. Every finished epoch and evaluation cell is "
-            f"saved in {out}; run the same command to resume.",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
     except FileNotFoundError as exc:
         code = _error(exc)
         if "--download" not in str(exc):
@@ -407,7 +446,7 @@ def main(argv=None):
                 file=sys.stderr,
             )
         return code
-    except (FileExistsError, PermissionError, ValueError, OSError) as exc:
+    except (ValueError, OSError) as exc:  # FileExistsError, FolderInUse, ...
         return _error(exc)
     return 0
 

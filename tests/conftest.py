@@ -76,3 +76,21 @@ def fashion_small(fashion_dir):
     X, y = load_fashion_mnist(data_home=fashion_dir, return_X_y=True)
     Xt, yt = load_fashion_mnist(data_home=fashion_dir, subset="test", return_X_y=True)
     return (*_subsample(X, y, 6000, 0), *_subsample(Xt, yt, 2000, 1))
+
+
+class Planted:
+    """A pickle that, when loaded, creates a file: the attack a run folder must
+    not fall to (``pickle.load`` of it runs ``open(marker, "w")``)."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+@pytest.fixture
+def planted(tmp_path):
+    """(marker, make): ``make()`` a code-running object; marker exists iff it ran."""
+    marker = tmp_path / "planted-code-ran"
+    return marker, lambda: Planted(marker)

@@ -56,7 +56,7 @@ def test_interrupted_run_resumes_to_the_uninterrupted_model(data, tmp_path, make
     stopped = make().set_params(max_epochs=5, callbacks=[StopAt(3)])
     with pytest.raises(KeyboardInterrupt):
         fit_or_resume(stopped, X, y, path)
-    assert len(load_checkpoint(path).history) == 2  # epochs 1-2 complete
+    assert len(load_checkpoint(path, make()).history) == 2  # epochs 1-2 complete
     resumed = fit_or_resume(make().set_params(max_epochs=5), X, y, path)
     assert len(resumed.history) == 5
     assert_same_model(resumed, whole)
@@ -108,23 +108,60 @@ def test_callbacks_and_epochs_of_the_loaded_estimator_are_the_users(data, tmp_pa
     est = HypothesisConditionedClassifier(max_epochs=2, **FAST)
     fitted = fit_or_resume(est, X, y, path)
     assert fitted is est and est.callbacks is None
-    loaded = load_checkpoint(path)
+    loaded = load_checkpoint(path, HypothesisConditionedClassifier(**FAST))
     assert loaded.callbacks is None and loaded.max_epochs == 2
     assert not list(tmp_path.glob("*.tmp"))
 
 
-def test_a_run_started_after_a_finished_one_is_not_finished(tmp_path):
-    # Run A finishes; run B (other settings) starts in the same folder and is
-    # interrupted before writing its results: restarting B must resume it,
-    # not refuse it as "finished" on the strength of A's results.md.
-    from sk_guessfirst.reproduce import Settings
-    from sk_guessfirst.reproduce._run import RunDirectory
+@pytest.mark.parametrize("how", ["pickle", "torch.save", "old-format", "json"])
+def test_a_planted_checkpoint_runs_nothing_and_is_refused(data, tmp_path, how, planted):
+    import pickle
 
-    a = Settings(models=("CNN",)).resolved()
-    b = Settings().resolved()
-    run = RunDirectory(tmp_path, a)
-    run.results.write_text("finished")
-    with pytest.raises(FileExistsError, match="already holds a finished run"):
-        RunDirectory(tmp_path, a)
-    RunDirectory(tmp_path, b)  # starts B, then B is interrupted
-    RunDirectory(tmp_path, b)  # resumes B
+    import torch
+
+    X, y = data
+    marker, code = planted
+    path = tmp_path / "m.ckpt"
+    if how == "pickle":
+        path.write_bytes(pickle.dumps({"format": 2, "estimator": code()}))
+    elif how == "torch.save":  # torch's zip format with a code-running pickle inside
+        torch.save({"kind": "x", "estimator": code()}, path)
+    elif how == "old-format":  # a checkpoint of 0.1 (the whole estimator pickled)
+        est = HypothesisConditionedClassifier(max_epochs=1, **FAST).fit(X, y)
+        path.write_bytes(pickle.dumps({"format": 1, "estimator": est}))
+    else:  # a valid torch file of plain data, but not a checkpoint
+        torch.save({"weights": torch.zeros(3)}, path)
+    est = HypothesisConditionedClassifier(max_epochs=2, **FAST)
+    message = "not a readable training checkpoint|not a training checkpoint"
+    with pytest.raises(ValueError, match=message) as info:
+        fit_or_resume(est, X, y, path)
+    assert str(path) in str(info.value)
+    with pytest.raises(ValueError, match=message):
+        load_checkpoint(path, est)
+    assert not marker.exists()
+
+
+def test_a_checkpoint_is_plain_tensors_and_json(data, tmp_path):
+    import torch
+
+    X, y = data
+    path = tmp_path / "m.ckpt"
+    fit_or_resume(HypothesisConditionedClassifier(max_epochs=1, **FAST), X, y, path)
+    state = torch.load(path, weights_only=True)  # raises on anything but data
+    assert state["kind"] == "sk_guessfirst training checkpoint"
+    assert set(state["torch"]) == {"modules", "criteria", "optimizers"}
+
+
+def test_loading_into_other_parameters_is_refused(data, tmp_path):
+    X, y = data
+    path = tmp_path / "m.ckpt"
+    fit_or_resume(HypothesisConditionedClassifier(max_epochs=1, **FAST), X, y, path)
+    other = HypothesisConditionedClassifier(**{**FAST, "module__hidden_units": (8, 8)})
+    with pytest.raises(ValueError, match="module__hidden_units"):
+        load_checkpoint(path, other)
+    labels = np.array(["a", "b", "c"])[y]  # string classes survive as JSON
+    fit_or_resume(HypothesisConditionedClassifier(max_epochs=1, **FAST), X, labels,
+                  tmp_path / "s.ckpt")  # fmt: skip
+    back = load_checkpoint(tmp_path / "s.ckpt", HypothesisConditionedClassifier(**FAST))
+    assert back.classes_.tolist() == ["a", "b", "c"]
+    assert set(back.predict(X)) <= {"a", "b", "c"}

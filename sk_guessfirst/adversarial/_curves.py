@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._plaindata import plain_type
 from ._attacks import ATTACKS, NORM_NAMES, check_attack
 from ._evaluate import _prepare, _seeded
 from ._foolbox import minimal_perturbations
 
 
+@plain_type
 @dataclass
 class RobustnessCurve:
     """Accuracy against budget from per-example minimal perturbations.

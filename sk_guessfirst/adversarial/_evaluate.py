@@ -12,6 +12,7 @@ import torch
 from art.attacks import EvasionAttack
 from sklearn.utils import check_random_state
 
+from .._plaindata import plain_type
 from ._art import art_attack, craft_art
 from ._attacks import check_attack, check_loss, check_mode
 from ._autoattack import craft_autoattack
@@ -20,6 +21,7 @@ from ._model import check_clip_values, check_view, check_Xy, resolve_target
 from ._substitute import source_target
 
 
+@plain_type
 @dataclass
 class AttackResult:
     """One attack at one budget: which examples survive it, per loss.

@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from art.utils import to_categorical
 
+from .._plaindata import plain_type
 from ._art import to_art
 from ._evaluate import check_eps, evaluate_attack
 from ._model import check_clip_values, check_Xy, resolve_target
 
 
+@plain_type
 @dataclass
 class Check:
     name: str
@@ -20,6 +22,7 @@ class Check:
     detail: str
 
 
+@plain_type
 @dataclass
 class RobustnessReport:
     """Per-attack results at one L-inf budget and the gradient-masking checks.

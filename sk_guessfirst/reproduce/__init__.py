@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from skorch.callbacks import Callback
 
+from .._plaindata import plain_type, write_png_atomic, write_text_atomic
 from ..adversarial import (
     ATTACKS,
     AttackResult,
@@ -36,10 +37,11 @@ from ..adversarial import (
     robustness_report,
     worst_case,
 )
+from ..checkpoint import checkpoint_epochs, data_fingerprint
 from ..datasets import load_dataset
 from . import _studies, _tables
 from ._plan import BUDGETS, CURVES, MODELS, PROTOCOL, REPORT_EPS, SUBSTITUTE
-from ._run import RunDirectory, Trained, cell_seed, evaluation_hash, table_cell
+from ._run import RunDirectory, Trained, cell_seed, table_cell
 
 __all__ = ["BUDGETS", "MODELS", "PROTOCOL", "Settings", "reproduce"]
 
@@ -89,6 +91,10 @@ class Settings:
         unknown = set(self.models or ()) - set(MODELS)
         if unknown:
             raise ValueError(f"models {sorted(unknown)} are not among {list(MODELS)}")
+        if not (isinstance(self.seed, int) and 0 <= self.seed < 2**31):
+            raise ValueError(
+                f"seed must be an integer in [0, 2**31), got {self.seed!r}"
+            )
         return replace(
             self,
             views=_studies.check_views(self.views),
@@ -99,12 +105,6 @@ class Settings:
             if self.models
             else None,
         )
-
-    def evaluation_key(self):
-        """A short name for what the evaluation cells depend on: the budget's
-        numbers (not its description), the attacked images and the seed."""
-        budget = replace(BUDGETS[self.budget], summary="")
-        return f"{self.budget}-{evaluation_hash((budget, self.n_eval, self.seed))}"
 
 
 class _Log:
@@ -191,6 +191,34 @@ def _load(settings, download, mirrors=None):
     return X, y, Xt[order], yt[order]
 
 
+def _data_key(settings, X, y, Xe, ye):
+    """What the cells depend on in the data: the data set and fingerprints of
+    the training and attacked images (a changed subset, size or file is a new
+    key)."""
+    return {
+        "dataset": settings.dataset,
+        "n_train": len(X),
+        "train": data_fingerprint(X, y),
+        "n_eval": len(Xe),
+        "eval": data_fingerprint(Xe, ye),
+    }
+
+
+def _check_models(settings, names, y):
+    """Every model's parameters, checked before anything is written."""
+    if len(np.unique(y)) < 2:
+        raise ValueError(
+            f"--n-train {settings.n_train} leaves {len(y)} training images of "
+            f"{len(np.unique(y))} class; take at least one image of each class "
+            "(e.g. --n-train 100)"
+        )
+    for spec in [SUBSTITUTE, *(MODELS[n] for n in names)]:
+        try:
+            spec.make(settings)._validate_hyperparameters()
+        except ValueError as exc:
+            raise ValueError(f"the settings give {spec.name} bad parameters: {exc}")
+
+
 def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=None):
     """Run (or resume) the paper's experiment; returns the table rows.
 
@@ -198,24 +226,36 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
     cell of it is stored), evaluate every cell of it, then rewrite the tables
     with the models finished so far; ``results.md`` is written last. Raises
     KeyboardInterrupt as it comes: every finished epoch and cell is on disk,
-    and the same call resumes from them.
+    and the same call resumes from them. Only this process writes ``out``
+    while it runs (a second one is refused).
     """
     settings = settings.resolved()
     budget = BUDGETS[settings.budget]
+    names = list(settings.models or MODELS)
 
     log = _Log(verbose)
     t0 = time.perf_counter()
-    # the data first: a missing or corrupt data set leaves nothing in --out
+    # the data and parameters first: a missing or corrupt data set, or a bad
+    # setting, leaves nothing in --out
     X, y, Xt, yt = _load(settings, download, mirrors)
-    run = RunDirectory(out, settings, force=force)
+    _check_models(settings, names, y)
     n_eval = min(settings.n_eval, len(Xt))
+    Xe, ye = Xt[:n_eval], yt[:n_eval]
+    run = RunDirectory(out, settings, _data_key(settings, X, y, Xe, ye), force=force)
+    try:
+        return _reproduce(run, settings, budget, names, X, y, Xe, ye, log, t0)
+    finally:
+        run.close()
+
+
+def _reproduce(run, settings, budget, names, X, y, Xe, ye, log, t0):
+    n_eval = len(Xe)
     sizes = {
         "train": len(X),
         "eval": n_eval,
         "curve": min(budget.n_curve, n_eval),
         "report": min(budget.n_report, n_eval),
     }
-    Xe, ye = Xt[:n_eval], yt[:n_eval]
     log(
         f"{settings.dataset}: {len(X)} training images, {n_eval} attacked test "
         f"images; budget '{settings.budget}' ({budget.summary})"
@@ -229,9 +269,14 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         def fit():
             path = run.checkpoint(spec.name)
             if path.exists():
+                done = checkpoint_epochs(path)
                 log(
-                    f"{spec.name}: from {path} (trained on only up to "
-                    f"{settings.epochs} epochs)"
+                    f"{spec.name}: its checkpoint {path} holds {done} epochs"
+                    + (
+                        f"; training to {settings.epochs}"
+                        if done < settings.epochs
+                        else ""
+                    )
                 )
             else:
                 log(
@@ -249,9 +294,8 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         def compute():
             return trained.estimator.predict(Xe) == ye
 
-        return run.cell(trained, "clean", compute)[0]
+        return run.cell(trained, "clean", compute, log=log)[0]
 
-    names = list(settings.models or MODELS)
     protocol = [  # the paper's order: black-box rows, then white-box rows
         (attack, eps, mode)
         for mode in ("black-box", "white-box")
@@ -265,11 +309,13 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
         else []
     )
     report_eps = REPORT_EPS if settings.report else ()
+    # the training-length study: both modes at every kept epoch and the last
+    length_epochs = 1 + sum(e < settings.epochs for e in settings.keep_epochs)
     per_model = (
         len(protocol)
         + len(curve_jobs)
         + len(report_eps)
-        + 2 * (1 + sum(e < settings.epochs for e in settings.keep_epochs))
+        + (2 * length_epochs if settings.keep_epochs else 0)
         + len(settings.views) * len(_studies.VIEW_ROWS)
     )
     progress = _Progress(len(names) * per_model, log)
@@ -291,9 +337,9 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
                     random_state=cell_seed(settings.seed, cell),
                     **budget.attack_params.get(attack, {}),
                 )  # fmt: skip
-                return _Crafted(X_adv, time.perf_counter() - start)
+                return Crafted(X_adv, time.perf_counter() - start)
 
-            crafted, fresh = run.cell(sub, cell, craft)
+            crafted, fresh = run.cell(sub, cell, craft, log=log)
             stored = "" if fresh else " (stored)"
             log(f"  substitute crafts {attack} eps={eps} ({loss}): "
                 f"{crafted.seconds:.1f} s{stored}")  # fmt: skip
@@ -317,11 +363,13 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
                         trained, attack, eps, mode, masks[name], Xe, ye,
                         settings, budget, transferred,
                     ),
+                    substitute=sub if mode == "black-box" else None,
+                    log=log,
                 ),
             )  # fmt: skip
         curves[name] = _curves(
             run, settings, budget, trained, sub, Xe[: sizes["curve"]],
-            ye[: sizes["curve"]], curve_jobs, progress,
+            ye[: sizes["curve"]], curve_jobs, progress, log,
         )  # fmt: skip
         reports[name] = _reports(
             run, settings, budget, trained, sub, Xe[: sizes["report"]],
@@ -335,14 +383,15 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
                 if (name, attack, mode, eps) in results
             }
             studies["length"][name] = _studies.training_length(
-                run, settings, budget, trained, sub, Xe, ye, clean, progress, final
-            )
+                run, settings, budget, trained, sub, Xe, ye, clean, progress, final,
+                log,
+            )  # fmt: skip
         if settings.views:
             raw = {
                 (a, e): results[name, a, "white-box", e] for a, e in _studies.VIEW_ROWS
             }
             studies["views"][name] = _studies.attacker_views(
-                run, settings, budget, trained, Xe, ye, raw, progress
+                run, settings, budget, trained, Xe, ye, raw, progress, log
             )
         done = names[: i + 1]
         rows = _rows(done, masks, protocol, results)
@@ -377,8 +426,9 @@ def _attack_cell(
     )  # fmt: skip
 
 
+@plain_type
 @dataclass
-class _Crafted:
+class Crafted:
     """Black-box examples crafted on the substitute (a stored cell)."""
 
     X_adv: np.ndarray
@@ -419,7 +469,7 @@ def _rows(names, clean, protocol, results):
     return rows
 
 
-def _curves(run, settings, budget, trained, sub, X, y, jobs, progress):
+def _curves(run, settings, budget, trained, sub, X, y, jobs, progress, log):
     """The model's minimal-perturbation curves: (attack, mode) -> RobustnessCurve."""
     curves = {}
     for attack, mode in jobs:
@@ -435,7 +485,13 @@ def _curves(run, settings, budget, trained, sub, X, y, jobs, progress):
 
         curves[attack, mode] = progress.step(
             f"{trained.name} curve {attack} {mode}",
-            lambda cell=cell, compute=compute: run.cell(trained, cell, compute),
+            lambda cell=cell, compute=compute, mode=mode: run.cell(
+                trained,
+                cell,
+                compute,
+                log=log,
+                substitute=sub if mode == "black-box" else None,
+            ),
             summary=lambda c: f"median perturbation {c.median_perturbation:.3f}",
         )
     return curves
@@ -456,7 +512,9 @@ def _reports(run, settings, budget, trained, sub, X, y, eps_list, progress, log)
 
         report = progress.step(
             f"{trained.name} robustness report eps={eps}",
-            lambda cell=cell, compute=compute: run.cell(trained, cell, compute),
+            lambda cell=cell, compute=compute: run.cell(
+                trained, cell, compute, substitute=sub, log=log
+            ),
             summary=lambda r: f"worst case {r.worst_case:.1%}",
         )
         log(f"    flags: {', '.join(c.name for c in report.flags) or 'none'}")
@@ -496,34 +554,38 @@ def _write(
             fontsize=9,
         )
         fig.tight_layout()
-        fig.savefig(
-            run.path / f"curves_{norm.lower().replace('-', '')}_{mode}.png", dpi=120
+        write_png_atomic(
+            fig, run.path / f"curves_{norm.lower().replace('-', '')}_{mode}.png"
         )
     if any(reports.values()):
         lines = [f"# Robustness reports ({sizes['report']} images)", ""]
         for name in names:
             for eps, report in reports[name].items():
                 lines += [f"## {name}, eps={eps}", "", "```", str(report), "```", ""]
-        (run.path / "report.md").write_text("\n".join(lines))
+        write_text_atomic(run.path / "report.md", "\n".join(lines))
     if studies["length"]:
         _studies.plot_training_length(
             studies["length"], run.path / "training_length.png", sizes["eval"]
         )
         text = _studies.training_length_markdown(studies["length"])
-        (run.path / "training_length.md").write_text(text)
-        (run.path / "training_length.rst").write_text(_tables.markdown_to_rst(text))
+        write_text_atomic(run.path / "training_length.md", text)
+        write_text_atomic(
+            run.path / "training_length.rst", _tables.markdown_to_rst(text)
+        )
     if studies["views"]:
         text = _studies.views_markdown(studies["views"], settings.views, names)
-        (run.path / "views.md").write_text(text)
-        (run.path / "views.rst").write_text(_tables.markdown_to_rst(text))
+        write_text_atomic(run.path / "views.md", text)
+        write_text_atomic(run.path / "views.rst", _tables.markdown_to_rst(text))
     if curves:
         text = _tables.medians_markdown(names, curves)
-        (run.path / "medians.rst").write_text(_tables.markdown_to_rst(text))
-    _tables.write_csv(run.path / "results.csv", settings, names, rows)
-    (run.path / "results.rst").write_text(_tables.rst(settings, sizes, names, rows))
+        write_text_atomic(run.path / "medians.rst", _tables.markdown_to_rst(text))
+    write_text_atomic(run.path / "results.csv", _tables.csv_text(settings, names, rows))
+    write_text_atomic(
+        run.path / "results.rst", _tables.rst(settings, sizes, names, rows)
+    )
     if not finished:
         return
     # last: results.md marks the run as finished
-    run.results.write_text(
-        _tables.markdown(settings, sizes, names, rows, curves, timing)
+    write_text_atomic(
+        run.results, _tables.markdown(settings, sizes, names, rows, curves, timing)
     )

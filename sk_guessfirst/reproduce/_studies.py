@@ -3,6 +3,9 @@ the attacker is handed (the "view")."""
 
 from __future__ import annotations
 
+from sklearn.base import clone
+
+from .._plaindata import write_png_atomic
 from ..adversarial import ATTACKS, VIEWS, evaluate_attack, input_gradient_stats
 from ..checkpoint import load_checkpoint, snapshot_path
 from ._run import cell_seed, table_cell
@@ -15,7 +18,7 @@ MASKING_TOLERANCE = 0.02
 
 
 def training_length(
-    run, settings, budget, model, substitute, X, y, clean, progress, final
+    run, settings, budget, model, substitute, X, y, clean, progress, final, log=None
 ):
     """Clean, white-box and black-box accuracy of ``model`` at each kept epoch.
 
@@ -31,7 +34,9 @@ def training_length(
     snapshots = {}
     for epoch in [e for e in settings.keep_epochs if e < model.epochs]:
         path = snapshot_path(run.checkpoint(model.name), epoch)
-        snapshots[epoch] = model.at_epoch(epoch, lambda p=path: load_checkpoint(p))
+        snapshots[epoch] = model.at_epoch(
+            epoch, lambda p=path: load_checkpoint(p, clone(model.template))
+        )
     snapshots[model.epochs] = model
     points = {}
     for epoch, snapshot in snapshots.items():
@@ -49,7 +54,8 @@ def training_length(
             def stored(snapshot=snapshot, mode=mode, cell=cell, compute=compute):
                 if snapshot is model and mode in final:
                     return final[mode], False  # the table's own cell
-                return run.cell(snapshot, cell, compute)
+                via = substitute if mode == "black-box" else None
+                return run.cell(snapshot, cell, compute, substitute=via, log=log)
 
             result = progress.step(
                 f"{model.name} at epoch {epoch}: {attack} {mode} eps={eps}", stored
@@ -76,7 +82,7 @@ def plot_training_length(curve, path, n_images):
     axes[0].set_ylabel("accuracy")
     axes[0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_png_atomic(fig, path)
 
 
 def training_length_markdown(curve):
@@ -94,7 +100,7 @@ def training_length_markdown(curve):
     return "\n".join(lines) + "\n"
 
 
-def attacker_views(run, settings, budget, model, X, y, raw, progress):
+def attacker_views(run, settings, budget, model, X, y, raw, progress, log=None):
     """The paper's white-box rows under each view, and whether the view masks.
 
     ``raw`` maps (attack, eps) to the model's raw-scores AttackResult of the
@@ -123,7 +129,9 @@ def attacker_views(run, settings, budget, model, X, y, raw, progress):
 
             result = progress.step(
                 f"{model.name} {attack} eps={eps} against view {view}",
-                lambda cell=cell, compute=compute: run.cell(model, cell, compute),
+                lambda cell=cell, compute=compute: run.cell(
+                    model, cell, compute, log=log
+                ),
             )
             hidden = float((~raw[attack, eps].worst & result.worst).mean())
             table[view, attack, eps] = (result.accuracy, hidden)
@@ -131,6 +139,7 @@ def attacker_views(run, settings, budget, model, X, y, raw, progress):
             model,
             f"view-{view}-gradients",
             lambda view=view: input_gradient_stats(model.estimator, X, y, view=view),
+            log=log,
         )
     return table
 

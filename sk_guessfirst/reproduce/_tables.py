@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 
 from ..adversarial import ATTACKS
@@ -128,42 +129,26 @@ def markdown_to_rst(text, caption=""):
     return "\n".join(out) + "\n"
 
 
-def write_csv(path, settings, models, rows):
-    with open(path, "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(
-            ["attack", "mode", "eps", "loss", "model", "accuracy", "paper", "seconds"]
-        )
-        for row in rows:
-            for m in models:
-                if m not in row.accuracy:
-                    continue
-                paper = paper_value(settings.dataset, row.attack, row.mode, row.eps, m)
-                paper = "" if paper is None else paper
-                seconds = f"{row.seconds.get(m, 0.0):.1f}"
-                w.writerow(
-                    [
-                        row.attack,
-                        row.mode,
-                        row.eps,
-                        "worst",
-                        m,
-                        f"{100 * row.accuracy[m]:.2f}",
-                        paper,
-                        seconds,
-                    ]
-                )
-                for loss, acc in row.by_loss.get(m, {}).items():
-                    if len(row.by_loss[m]) > 1:
-                        w.writerow(
-                            [
-                                row.attack,
-                                row.mode,
-                                row.eps,
-                                loss,
-                                m,
-                                f"{100 * acc:.2f}",
-                                "",
-                                "",
-                            ]
-                        )
+def csv_text(settings, models, rows):
+    """The table as CSV: per row and model the worst case, then each loss."""
+    f = io.StringIO(newline="")
+    w = csv.writer(f)
+    w.writerow(
+        ["attack", "mode", "eps", "loss", "model", "accuracy", "paper", "seconds"]
+    )
+    for row in rows:
+        for m in models:
+            if m not in row.accuracy:
+                continue
+            paper = paper_value(settings.dataset, row.attack, row.mode, row.eps, m)
+            w.writerow([
+                row.attack, row.mode, row.eps, "worst", m,
+                f"{100 * row.accuracy[m]:.2f}", "" if paper is None else paper,
+                f"{row.seconds.get(m, 0.0):.1f}",
+            ])  # fmt: skip
+            by_loss = row.by_loss.get(m, {})
+            if len(by_loss) > 1:
+                for loss, acc in by_loss.items():
+                    w.writerow([row.attack, row.mode, row.eps, loss, m,
+                                f"{100 * acc:.2f}", "", ""])  # fmt: skip
+    return f.getvalue()

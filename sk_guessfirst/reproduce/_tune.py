@@ -5,15 +5,16 @@ adversarial scorer."""
 from __future__ import annotations
 
 import csv
+import io
 import time
 from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 
+from .._plaindata import write_json_atomic, write_text_atomic
 from ..adversarial import make_adversarial_scorer
 from ..estimators import HypothesisConditionedClassifier
-from ._run import save_atomic_json
 from ._tables import markdown_to_rst
 
 CLEAN_SLACK = 0.01  # a candidate may give up at most 1 point of clean accuracy
@@ -132,10 +133,11 @@ def tune_ie(
                     "fit_seconds": float(res["mean_fit_time"][i]),
                 }
             )
-    with open(out / "tune.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    table = io.StringIO(newline="")
+    w = csv.DictWriter(table, fieldnames=list(rows[0]))
+    w.writeheader()
+    w.writerows(rows)
+    write_text_atomic(out / "tune.csv", table.getvalue())
     ie_lambda, sigma = select(rows)
     summary = {
         "winner": {"ie_lambda": ie_lambda, "sigma": sigma},
@@ -146,8 +148,8 @@ def tune_ie(
         "data": {"n": len(X), "splits": n_splits, "test": n_test, "epochs": epochs},
         "seconds": time.perf_counter() - start,
     }
-    save_atomic_json(summary, out / "tune.json")
+    write_json_atomic(out / "tune.json", summary)
     text = table_markdown(rows)
-    (out / "tune.md").write_text(text)
-    (out / "tune.rst").write_text(markdown_to_rst(text))
+    write_text_atomic(out / "tune.md", text)
+    write_text_atomic(out / "tune.rst", markdown_to_rst(text))
     return summary["winner"]

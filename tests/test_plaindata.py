@@ -1,0 +1,115 @@
+"""Plain-data files: what is stored comes back; nothing in a file runs."""
+
+import io
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+
+from sk_guessfirst._plaindata import (
+    UnreadableFile,
+    dump,
+    load,
+    plain_type,
+    write_atomic,
+    write_text_atomic,
+)
+from sk_guessfirst.adversarial import AttackResult, RobustnessCurve
+from sk_guessfirst.adversarial._report import Check, RobustnessReport
+
+
+def test_results_round_trip_exactly(tmp_path):
+    clean = np.array([True, False, True])
+    result = AttackResult(
+        "pgd", 0.3, "white-box", clean,
+        {"ce": np.array([True, False, False]), "margin": clean.copy()},
+        params={"norm": np.inf, "max_iter": 40, "eps_step": (0.01, None)},
+        flags=["Square beat APGD"], details={"after": {"apgd-ce": 0.5}}, seconds=1.5,
+    )  # fmt: skip
+    curve = RobustnessCurve(np.array([0.0, 0.1, np.inf]), norm=np.inf, label="x")
+    report = RobustnessReport(
+        0.3, results={"PGD": result}, growing={0.3: 0.1, 0.5: 0.0},
+        gradients={"ce": (0.0, False)}, checks=[Check("grow", True, "ok")],
+    )  # fmt: skip
+    value = {"result": result, "curve": curve, "report": report, "n": np.int64(3),
+             (0.15, "a"): [1, None, "s"]}  # fmt: skip
+    dump(value, tmp_path / "c.npz", meta={"key": {"cell": "c"}})
+    back, meta = load(tmp_path / "c.npz")
+    assert meta == {"key": {"cell": "c"}}
+    r = back["result"]
+    assert r.accuracy == result.accuracy and r.params == result.params
+    np.testing.assert_array_equal(r.robust["ce"], result.robust["ce"])
+    assert r.flags == result.flags and r.details == result.details
+    np.testing.assert_array_equal(back["curve"].eps, curve.eps)
+    assert back["curve"].median_perturbation == curve.median_perturbation
+    assert back["report"].growing == {0.3: 0.1, 0.5: 0.0}
+    assert back["report"].gradients == {"ce": (0.0, False)}
+    assert back["report"].worst_case == report.worst_case
+    assert str(back["report"]) == str(report)
+    assert back[(0.15, "a")] == [1, None, "s"] and back["n"] == 3
+
+
+def test_what_is_not_plain_data_is_refused_before_writing(tmp_path):
+    with pytest.raises(TypeError, match="not plain data"):
+        dump({"f": lambda: 0}, tmp_path / "c.npz")
+    with pytest.raises(TypeError, match="objects"):
+        dump(np.array([object()]), tmp_path / "c.npz")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("how", ["pickle", "pickle-in-npz", "unknown-type", "cut"])
+def test_a_foreign_file_is_refused_and_runs_nothing(tmp_path, how, planted):
+    marker, code = planted
+    path = tmp_path / "cell.npz"
+    if how == "pickle":
+        path.write_bytes(pickle.dumps({"format": 2, "x": code()}))
+    elif how == "pickle-in-npz":  # a valid archive whose member is a pickle
+        np.savez(path, document=np.array([code()], dtype=object))
+    elif how == "unknown-type":  # names a class to build
+        dump(AttackResult("pgd", 0.1, "white-box", np.ones(2, bool), {}), path)
+        with zipfile.ZipFile(path) as z:
+            members = {n: z.read(n) for n in z.namelist()}
+        text = str(np.load(io.BytesIO(members["document.npy"]))[()])
+        buf = io.BytesIO()
+        np.save(buf, np.array(text.replace('"AttackResult"', '"os.system"')))
+        members["document.npy"] = buf.getvalue()
+        with zipfile.ZipFile(path, "w") as z:
+            for name, data in members.items():
+                z.writestr(name, data)
+    else:
+        dump({"a": np.arange(1000)}, path)
+        path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(UnreadableFile, match="cell.npz") as info:
+        load(path)
+    assert "nothing in it was run" in str(info.value)
+    if how == "unknown-type":
+        assert "unknown stored type 'os.system'" in str(info.value)
+    assert not marker.exists()
+
+
+def test_registering_needs_a_dataclass_and_a_free_name():
+    with pytest.raises(TypeError, match="not a dataclass"):
+        plain_type(type("NotData", (), {}))
+
+    @dataclass
+    class AttackResult:  # the name of a registered type
+        x: list = field(default_factory=list)
+
+    with pytest.raises(TypeError, match="already registered"):
+        plain_type(AttackResult)
+
+
+def test_atomic_write_keeps_the_old_file_when_the_disk_is_full(tmp_path):
+    path = tmp_path / "results.md"
+    write_text_atomic(path, "old")
+
+    def full(f):
+        f.write(b"half")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError, match=f"cannot write {path}: No space left"):
+        write_atomic(path, full)
+    assert path.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["results.md"]  # no temporary

@@ -1,0 +1,284 @@
+"""The run folder (reproduce/_run.py): complete keys, refused cells, one writer,
+atomic outputs, and nothing in it that runs code."""
+
+import json
+import pickle
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+
+import pytest
+
+from sk_guessfirst import _plaindata
+from sk_guessfirst.reproduce import BUDGETS, Settings, reproduce
+from sk_guessfirst.reproduce._run import (
+    FolderInUse,
+    RunDirectory,
+    Trained,
+    evaluation_key,
+)
+
+DATA = {"dataset": "digits", "n_train": 10, "train": "t", "n_eval": 5, "eval": "e"}
+# the smallest whole run: 2 models, the substitute, 8 cells; about 2 s
+TINY = dict(n_train=200, epochs=1, n_eval=10, device="cpu", attacks=("fgsm",),
+            models=("CNN", "C-DV"), curves=False, report=False)  # fmt: skip
+
+
+def _tiny(out, capsys=None, **changes):
+    """Run the tiny experiment; returns (table rows, what it printed)."""
+    rows = reproduce(Settings(**{**TINY, **changes}), out, verbose=1)
+    printed = capsys.readouterr().out if capsys is not None else ""
+    return {(r.label, r.eps): r.accuracy for r in rows}, printed
+
+
+def _model(name="CNN", epochs=3, **params):
+    from sk_guessfirst import CNNClassifier
+
+    return Trained(name, CNNClassifier(random_state=0, **params), epochs, fit=None)
+
+
+@pytest.fixture
+def settings():
+    return Settings(models=("CNN",)).resolved()
+
+
+# -- keys ----------------------------------------------------------------------
+def test_evaluation_key_follows_the_budgets_numbers_and_the_data(monkeypatch):
+    s = Settings(dataset="mnist", budget="paper").resolved()
+    before = evaluation_key(s, DATA)
+    reworded = replace(BUDGETS["paper"], summary="other words")
+    monkeypatch.setitem(BUDGETS, "paper", reworded)
+    assert evaluation_key(s, DATA) == before  # words are not numbers
+    monkeypatch.setitem(BUDGETS, "paper", replace(reworded, n_report=199))
+    assert evaluation_key(s, DATA) != before
+    monkeypatch.setitem(BUDGETS, "paper", reworded)
+    assert evaluation_key(replace(s, n_eval=999), DATA) != before
+    assert evaluation_key(replace(s, seed=1), DATA) != before
+    for field in DATA:
+        assert evaluation_key(s, {**DATA, field: "other"}) != before, field
+
+
+def test_model_key_follows_name_epochs_and_changed_parameters():
+    base = _model()
+    assert base.key.startswith("CNN-e3-")
+    assert _model(epochs=4).key != base.key
+    assert _model(name="VIB").key.split("-e")[1] == base.key.split("-e")[1]
+    assert _model(lr=0.01).key != base.key
+    assert _model(verbose=1).key == base.key  # how verbosely: not what it learns
+    assert base.full_key["params"] == {"random_state": "0"}
+
+
+def test_a_cell_records_its_key_and_a_swapped_or_broken_one_is_recomputed(
+    tmp_path, settings
+):
+    run = RunDirectory(tmp_path, settings, DATA)
+    model, sub = _model(), _model("substitute")
+    calls = []
+
+    def compute(value):
+        def f():
+            calls.append(value)
+            return value
+
+        return f
+
+    messages = []
+    assert run.cell(model, "white", compute(1), log=messages.append) == (1, True)
+    assert run.cell(model, "black", compute(2), substitute=sub) == (2, True)
+    assert run.cell(model, "white", compute(9)) == (1, False)  # stored
+    _, meta = _plaindata.load(run.cell_path(model, "white"))
+    assert meta["key"]["cell"] == "white" and meta["key"]["data"] == DATA
+    assert meta["provenance"]["torch_threads"] >= 1
+    # black copied over white: the file says it is another cell
+    shutil.copy(run.cell_path(model, "black"), run.cell_path(model, "white"))
+    assert run.cell(model, "white", compute(3), log=messages.append) == (3, True)
+    assert "records another cell's key (differs in cell, substitute)" in messages[-1]
+    # truncated: not a readable cell
+    path = run.cell_path(model, "black")
+    path.write_bytes(path.read_bytes()[:100])
+    assert run.cell(model, "black", compute(4), substitute=sub,
+                    log=messages.append) == (4, True)  # fmt: skip
+    assert "not a readable cell" in messages[-1] and str(path) in messages[-1]
+    # the substitute is part of a black-box cell's key
+    other_sub = _model("substitute", epochs=9)
+    assert run.cell(model, "black", compute(5), substitute=other_sub) == (5, True)
+    assert calls == [1, 2, 3, 4, 5]
+    run.close()
+
+
+def test_a_planted_pickle_in_a_cell_runs_nothing(tmp_path, settings, planted):
+    marker, code = planted
+    run = RunDirectory(tmp_path, settings, DATA)
+    model = _model()
+    path = run.cell_path(model, "clean")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(pickle.dumps(code()))
+    messages = []
+    assert run.cell(model, "clean", lambda: 7, log=messages.append) == (7, True)
+    assert not marker.exists() and "refused" in messages[0]
+    run.close()
+
+
+# -- the folder ----------------------------------------------------------------
+def test_one_process_writes_a_folder_the_second_is_refused(tmp_path, settings):
+    first = RunDirectory(tmp_path / "run", settings, DATA)
+    with pytest.raises(FolderInUse, match="being written by another"):
+        RunDirectory(tmp_path / "run", settings, DATA)
+    code = (
+        "import sys\nfrom sk_guessfirst.cli import main\n"
+        f"sys.exit(main(['reproduce', '--out', {str(tmp_path / 'run')!r}, '--quiet']))"
+    )
+    other = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                           text=True, timeout=300)  # fmt: skip
+    assert other.returncode == 1
+    assert "being written by another sk-guessfirst process (pid" in other.stderr
+    first.close()
+    RunDirectory(tmp_path / "run", settings, DATA).close()  # free again
+
+
+def test_a_folder_that_is_not_a_run_is_never_written_or_deleted(tmp_path, settings):
+    mine = tmp_path / "mine"
+    (mine / "models").mkdir(parents=True)
+    (mine / "models" / "weights.bin").write_text("user's")
+    (mine / "results.md").write_text("user's")
+    for force in (False, True):
+        with pytest.raises(FileExistsError, match="not a run folder"):
+            RunDirectory(mine, settings, DATA, force=force)
+    assert (mine / "models" / "weights.bin").read_text() == "user's"
+    assert (mine / "results.md").read_text() == "user's"
+    assert sorted(p.name for p in mine.iterdir()) == ["models", "results.md"]
+
+
+def test_force_empties_only_the_runs_own_outputs(tmp_path, settings):
+    run = RunDirectory(tmp_path, settings, DATA)
+    run.cell(_model(), "clean", lambda: 1)
+    (tmp_path / "results.md").write_text("table")
+    (tmp_path / "curves_linf_white-box.png").write_text("png")
+    (tmp_path / "notes.txt").write_text("the user's")
+    run.close()
+    RunDirectory(tmp_path, settings, DATA, force=True).close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".lock", "models", "notes.txt", "run.json"]  # fmt: skip
+
+
+def test_leftover_temporaries_are_removed_and_a_bad_run_json_is_named(
+    tmp_path, settings
+):
+    RunDirectory(tmp_path, settings, DATA).close()
+    leftover = tmp_path / "cells" / "x" / ".clean.npz.abc.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text("cut short by SIGKILL")
+    RunDirectory(tmp_path, settings, DATA).close()
+    assert not leftover.exists()
+    (tmp_path / "run.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"run.json is not a readable run.json"):
+        RunDirectory(tmp_path, settings, DATA)
+
+
+def test_a_run_started_after_a_finished_one_is_not_finished(tmp_path):
+    # Run A finishes; run B (other settings) starts in the same folder and is
+    # interrupted before writing its results: restarting B must resume it,
+    # not refuse it as "finished" on the strength of A's results.md.
+    a = Settings(models=("CNN",)).resolved()
+    b = Settings().resolved()
+    RunDirectory(tmp_path, a, DATA).close()
+    (tmp_path / "results.md").write_text("finished")
+    with pytest.raises(FileExistsError, match="already holds a finished run"):
+        RunDirectory(tmp_path, a, DATA)
+    RunDirectory(tmp_path, b, DATA).close()  # starts B, then B is interrupted
+    assert not (tmp_path / "results.md").exists()
+    RunDirectory(tmp_path, b, DATA).close()  # resumes B, not refused
+    assert json.loads((tmp_path / "run.json").read_text())["data"] == DATA
+
+
+# -- whole runs ----------------------------------------------------------------
+def test_changed_data_recomputes_what_depends_on_it(tmp_path, capsys):
+    out = tmp_path / "run"
+    whole, _ = _tiny(out, capsys)
+    # the audit's wrong table: 300 -> 200 training images reused every cell
+    (out / "results.md").unlink()
+    fewer, printed = _tiny(out, capsys, n_train=150)
+    assert "Training CNN" in printed and "(stored)" not in printed
+    fresh, _ = _tiny(tmp_path / "fresh", capsys, n_train=150)
+    assert fewer == fresh
+    # other attacked images (another seed's order) and another data set: new keys
+    (out / "results.md").unlink()
+    _, printed = _tiny(out, capsys, n_eval=9)
+    assert "(stored)" not in printed
+    cells = {p.parent.parent.name for p in (out / "cells").rglob("clean.npz")}
+    assert len(cells) == 3  # one evaluation folder per data key
+    # back to the first settings: every cell is stored, nothing trains
+    (out / "results.md").unlink()
+    again, printed = _tiny(out, capsys)
+    assert again == whole and "Training" not in printed
+
+
+def test_a_full_disk_at_any_write_leaves_a_folder_that_resumes(
+    tmp_path, capsys, monkeypatch
+):
+    reference, _ = _tiny(tmp_path / "reference")
+    out = tmp_path / "run"
+    real = _plaindata.os.replace
+    writes = {"n": 0}
+
+    def full_disk_at(k):
+        def replace_(src, dst):
+            writes["n"] += 1
+            if writes["n"] == k:
+                raise OSError(28, "No space left on device")
+            return real(src, dst)
+
+        return replace_
+
+    # every write of the tiny run fails once in turn, the last (results.md) too
+    for k in (1, 3, 6, 10, 15, 19, 20):
+        writes["n"] = 0
+        monkeypatch.setattr(_plaindata.os, "replace", full_disk_at(k))
+        try:
+            _tiny(out)
+        except OSError as exc:
+            assert "cannot write" in str(exc) and "No space left" in str(exc)
+            assert not (out / "results.md").exists()
+        else:
+            (out / "results.md").unlink()  # fewer writes than k: finished
+        monkeypatch.setattr(_plaindata.os, "replace", real)
+        assert not list(out.rglob(".*.tmp"))
+    table, _ = _tiny(out)
+    assert table == reference
+    assert (out / "results.md").is_file()
+
+
+def test_argument_errors_come_before_anything_is_created(tmp_path):
+    out = tmp_path / "run"
+    with pytest.raises(ValueError, match="--n-train 1 leaves 1 training images"):
+        reproduce(Settings(**{**TINY, "n_train": 1}), out, verbose=0)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        reproduce(Settings(**{**TINY, "seed": -1}), out, verbose=0)
+    assert not out.exists()
+
+
+def test_the_progress_count_is_the_number_of_cells(tmp_path, capsys):
+    _, printed = _tiny(tmp_path / "run", capsys)
+    steps = [ln.split("]")[0].strip() for ln in printed.splitlines() if "] " in ln]
+    assert "2 models, 8 evaluation cells" in printed
+    assert steps[-1] == "[8/8"
+
+
+def test_carried_runs_are_plain_data_and_complete():
+    """runs/ holds no pickle, and every carried cell reads as plain data and
+    records the key of the folder it is in."""
+    from pathlib import Path
+
+    runs = Path(__file__).resolve().parents[1] / "runs"
+    cells = sorted(runs.rglob("*.npz"))
+    assert not list(runs.rglob("*.pkl")) and len(cells) >= 600
+    for path in cells[::25]:
+        value, meta = _plaindata.load(path)
+        key = meta["key"]
+        assert key["cell"] == path.stem
+        assert path.parent.name.startswith(
+            f"{key['model']['name']}-e{key['model']['epochs']}-"
+        )
+        run = json.loads((path.parents[3] / "run.json").read_text())
+        assert key["data"] == run["data"]
