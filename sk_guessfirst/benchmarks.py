@@ -419,8 +419,9 @@ def run_all(
             )
     if "memory" in which:
         r = results["memory"] = bench_memory()
-        print_fn("memory: peak of scoring one batch of 250 (MB above the model's), "
-                 "by K and hypothesis_chunk_size:")  # fmt: skip
+        print_fn("memory: peak resident memory of scoring one batch of 250, MB "
+                 "above the process's peak before it (0: under it), by K and "
+                 "hypothesis_chunk_size:")  # fmt: skip
         for (k, chunk), mb in r["scoring_peak_mb"].items():
             print_fn(f"  K={k:<5} chunk={str(chunk):<5} {mb:8.1f} MB")
         growth = r["predict_growth_mb"]

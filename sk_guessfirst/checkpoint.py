@@ -26,6 +26,7 @@ checkpoint on disk is always a complete epoch.
 from __future__ import annotations
 
 import json
+import pickle
 import warnings
 from pathlib import Path
 from typing import Any
@@ -182,11 +183,17 @@ def _read(path) -> dict:
             state = torch.load(path, map_location="cpu", weights_only=True)
     except FileNotFoundError:
         raise
+    except pickle.UnpicklingError as exc:  # weights_only refused what it holds
+        raise ValueError(
+            f"{path} is not a readable training checkpoint (it holds objects other "
+            "than tensors and plain data, or is damaged); nothing in it was run. "
+            "Delete it to train from scratch"
+        ) from exc
     except Exception as exc:  # torch raises many kinds for a foreign file
+        first = str(exc).splitlines()[0] if str(exc) else ""
         raise ValueError(
             f"{path} is not a readable training checkpoint ({type(exc).__name__}: "
-            f"{str(exc).splitlines()[0] if str(exc) else ''}); nothing in it was "
-            "run. Delete it to train from scratch"
+            f"{first}); nothing in it was run. Delete it to train from scratch"
         ) from exc
     if (
         not isinstance(state, dict)

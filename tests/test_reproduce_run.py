@@ -282,3 +282,26 @@ def test_carried_runs_are_plain_data_and_complete():
         )
         run = json.loads((path.parents[3] / "run.json").read_text())
         assert key["data"] == run["data"]
+
+
+def test_planted_pickles_everywhere_a_run_reads_run_nothing(tmp_path, planted):
+    marker, code = planted
+    out = tmp_path / "run"
+    reference, _ = _tiny(out)
+    (out / "results.md").unlink()
+    bomb = pickle.dumps(code())
+    cells = list((out / "cells").rglob("*.npz"))
+    for path in cells:  # every cell
+        path.write_bytes(bomb)
+    (ckpt,) = out.glob("models/*/CNN.ckpt")
+    ckpt.write_bytes(bomb)  # a checkpoint the refused cells send it to
+    with pytest.raises(FileExistsError, match=f"{ckpt}.*not a readable training"):
+        _tiny(out)
+    ckpt.unlink()
+    table, _ = _tiny(out)  # the CNN retrains, the C-DV loads its checkpoint
+    assert table == reference
+    assert all(_plaindata.load(p) for p in cells)  # rewritten as plain data
+    (out / "run.json").write_bytes(bomb)
+    with pytest.raises(ValueError, match="run.json is not a readable run.json"):
+        _tiny(out)
+    assert not marker.exists()

@@ -268,8 +268,11 @@ def _reproduce(run, settings, budget, names, X, y, Xe, ye, log, t0):
 
         def fit():
             path = run.checkpoint(spec.name)
-            if path.exists():
-                done = checkpoint_epochs(path)
+            try:
+                done = checkpoint_epochs(path) if path.exists() else None
+            except ValueError:
+                done = None  # refused by run.trained, with the way out
+            if done is not None:
                 log(
                     f"{spec.name}: its checkpoint {path} holds {done} epochs"
                     + (
