@@ -15,7 +15,10 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 # CI sets this: there a missing data set is a failure, not a skip.
 REQUIRE_DATA = os.environ.get("SK_GUESSFIRST_REQUIRE_DATA") == "1"
 
-torch.set_num_threads(min(2, torch.get_num_threads()))
+# Two cores: two pytest-xdist workers of one thread each, or one of two.
+torch.set_num_threads(
+    1 if os.environ.get("PYTEST_XDIST_WORKER") else min(2, torch.get_num_threads())
+)
 
 
 def _need(folder: Path, what: str) -> Path:
