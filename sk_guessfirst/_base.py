@@ -13,6 +13,7 @@ from contextlib import contextmanager, nullcontext
 import numpy as np
 import scipy.sparse as sp
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
@@ -32,7 +33,10 @@ from .modules import trunk_kind
 
 
 def resolve_device(device):
-    """Map ``"auto"`` to ``"cuda"`` when a GPU is available, else ``"cpu"``."""
+    """Map ``"auto"`` to ``"cuda"`` when a GPU is available, else ``"cpu"``;
+    a ``torch.device`` (skorch accepts one) to its string."""
+    if isinstance(device, torch.device):
+        return str(device)
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device is None:
@@ -106,7 +110,7 @@ class GuessFirstNet(NeuralNetClassifier):
         "lr": [positive()],
         "max_epochs": [non_negative(numbers.Integral)],
         "batch_size": [positive(numbers.Integral), Options(numbers.Integral, {-1})],
-        "device": [str, None],
+        "device": [str, torch.device, None],
         "random_state": ["random_state"],
         "input_shape": [tuple, list, None],
         "classes": ["array-like", None],
@@ -204,7 +208,13 @@ class GuessFirstNet(NeuralNetClassifier):
             vars(self)["callbacks"] = params.pop("callbacks")
             if self.initialized_:
                 self._initialize_callbacks()
-        return super().set_params(**params)
+        if "device" in params:  # a plain parameter, resolved at use
+            vars(self)["device"] = params.pop("device")
+        # on a fitted net skorch re-initialises the module at once, on
+        # self.device: "auto" must be resolved for it
+        with self._resolved_device():
+            super().set_params(**params)
+        return self
 
     def __sklearn_is_fitted__(self):
         return bool(self.initialized_) and hasattr(self, "classes_inferred_")
@@ -223,6 +233,7 @@ class GuessFirstNet(NeuralNetClassifier):
         )
         resolve_device(self.device)
         check_device_available(self.device)
+        self._check_monitors()
         if self.input_shape is not None:
             shape = tuple(self.input_shape)
             if not shape or any(int(s) < 1 for s in shape) or len(shape) > 3:
@@ -230,6 +241,23 @@ class GuessFirstNet(NeuralNetClassifier):
                     f"input_shape must be None, (D,), (H, W) or (C, H, W) with "
                     f"positive "
                     f"sizes, got {self.input_shape!r}"
+                )
+
+    def _check_monitors(self):
+        """A callback that watches a validation score needs a validation split."""
+        if self.train_split is not None:
+            return
+        for entry in self.callbacks or []:
+            cb = entry[1] if isinstance(entry, tuple) else entry
+            monitor = getattr(cb, "monitor", None)
+            if isinstance(monitor, str) and monitor.startswith("valid"):
+                raise ValueError(
+                    f"{type(cb).__name__} monitors {monitor!r}, but train_split=None "
+                    f"(the default of {type(self).__name__}; skorch's is "
+                    "ValidSplit(5)) computes no validation scores. Pass "
+                    "train_split=skorch.dataset.ValidSplit(0.2), or "
+                    f"{type(cb).__name__}(monitor="
+                    f"{monitor.replace('valid', 'train', 1)!r})"
                 )
 
     def _validate_X(self, X, reset):
@@ -284,6 +312,11 @@ class GuessFirstNet(NeuralNetClassifier):
 
     def _validate_y(self, y, classes=None):
         """Encode y to 0..K-1 against ``classes_``, set on the first fit."""
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None (pass the labels, or a Dataset of (x, y) pairs as X)"
+            )
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         if classes is None and not self.__sklearn_is_fitted__():
@@ -351,15 +384,20 @@ class GuessFirstNet(NeuralNetClassifier):
     # fit and partial_fit are overridden (skorch's own advice is to leave them
     # alone) because scikit-learn's contract puts validation and label
     # encoding there, before skorch builds the module from their results.
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y=None, **fit_params):
         """Validate X and y, (re)build the network and train for ``max_epochs``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features), (n, H, W) or (n, C, H, W)
-            Inputs, finite floats (images scaled to [0, 1] by convention).
-        y : array-like of shape (n_samples,)
-            Class labels of any type (ints, strings).
+            Inputs, finite floats (images scaled to [0, 1] by convention); or a
+            torch ``Dataset`` of (x, y) pairs (skorch's ``Dataset`` and
+            ``TensorDataset`` included), with ``y=None``.
+        y : array-like of shape (n_samples,) or None
+            Class labels of any type (ints, strings); None when X is a Dataset.
+        **fit_params : dict
+            ``epochs=n`` trains n epochs instead of ``max_epochs`` (skorch's
+            ``fit_loop`` argument); other fit parameters are refused.
 
         Returns
         -------
@@ -369,8 +407,12 @@ class GuessFirstNet(NeuralNetClassifier):
         -----
         A ``KeyboardInterrupt`` (Ctrl-C) stops training and propagates to the
         caller, unlike skorch's default, which returns a cut-short model as if
-        it had finished.
+        it had finished. A callback that stops training the skorch way (by
+        raising ``KeyboardInterrupt``, as ``EarlyStopping`` does) returns the
+        fitted model, as in skorch.
         """
+        X, y = _unpack_dataset(X, y)
+        epochs = fit_params.pop("epochs", None)
         self._reject_fit_params(fit_params)
         self._validate_hyperparameters()
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
@@ -381,16 +423,18 @@ class GuessFirstNet(NeuralNetClassifier):
         with self._seeded(resume=not reset), self._resolved_device():
             if reset:
                 self.initialize()
-            return self._train(X, y)
+            return self._train(X, y, epochs)
 
-    def partial_fit(self, X, y, classes=None, **fit_params):
+    def partial_fit(self, X, y=None, classes=None, **fit_params):
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         ``classes`` lists every label when the first batch may not show them all.
         With ``random_state`` set, the shuffling continues where the previous
         call stopped: ``fit`` for k epochs then ``partial_fit`` for n - k equals
-        ``fit`` for n.
+        ``fit`` for n. X may be a Dataset (see :meth:`fit`).
         """
+        X, y = _unpack_dataset(X, y)
+        epochs = fit_params.pop("epochs", None)
         self._reject_fit_params(fit_params)
         self._validate_hyperparameters()
         first = not self.__sklearn_is_fitted__()
@@ -399,15 +443,49 @@ class GuessFirstNet(NeuralNetClassifier):
         with self._seeded(resume=not first), self._resolved_device():
             if first:
                 self.initialize()
-            return self._train(X, y)
+            return self._train(X, y, epochs)
 
-    def _train(self, X, y):
+    def _train(self, X, y, epochs=None):
         # skorch's partial_fit, minus its `except KeyboardInterrupt: pass`:
-        # Ctrl-C must reach the caller, not pass a cut-short model off as fitted.
-        self.notify("on_train_begin", X=X, y=y)
-        self.fit_loop(X, y)
-        self.notify("on_train_end", X=X, y=y)
+        # Ctrl-C must reach the caller, not pass a cut-short model off as fitted,
+        # while a callback's deliberate stop (EarlyStopping) ends training.
+        # Inside the loop, callbacks see skorch's y: the encoded labels
+        # 0..K-1. predict() then answers in them too, so that a scoring
+        # callback (EpochScoring("accuracy")) compares like with like.
+        vars(self)["_encoded_labels"] = True
+        try:
+            self.notify("on_train_begin", X=X, y=y)
+            with _sigint_watch() as signalled:
+                try:
+                    self.fit_loop(X, y, epochs=epochs)
+                except KeyboardInterrupt as exc:
+                    if signalled() or not _raised_by_callback(exc):
+                        raise
+            self.notify("on_train_end", X=X, y=y)
+        finally:
+            vars(self).pop("_encoded_labels", None)
+        self._warn_if_at_chance(X, y)
         return self
+
+    def _warn_if_at_chance(self, X, y, n=1000):
+        """ConvergenceWarning when training ends no better than the majority
+        class on (up to n of) the training data: a collapse, never silent."""
+        if len(self.history) == 0:
+            return
+        idx = np.random.RandomState(0).permutation(len(X))[:n]
+        accuracy = float(np.mean(self._scores(X[idx]).argmax(1) == y[idx]))
+        majority = float(np.bincount(y[idx]).max() / len(idx))
+        if accuracy <= majority + 0.02:
+            warnings.warn(
+                f"{type(self).__name__} ended training at chance: {accuracy:.1%} "
+                f"training accuracy after {len(self.history)} epochs (the majority "
+                f"class alone: {majority:.1%}). {self._collapse_hint()}",
+                ConvergenceWarning,
+                stacklevel=4,  # the caller of fit
+            )
+
+    def _collapse_hint(self):
+        return "Train longer, raise lr, or check the labels."
 
     def _reject_fit_params(self, fit_params):
         # skorch would hand them to module.forward; ours take none, and a
@@ -450,7 +528,8 @@ class GuessFirstNet(NeuralNetClassifier):
     def initialize_module(self):
         kwargs = {**self._module_kwargs(), **self.get_params_for("module")}
         self.module_ = self.initialized_instance(self.module, kwargs)
-        self.input_kind_ = trunk_kind(self.input_shape_)
+        own = kwargs.get("trunk") is not None
+        self.input_kind_ = "own" if own else trunk_kind(self.input_shape_)
         return self
 
     def get_iterator(self, dataset, training=False):
@@ -513,6 +592,7 @@ class GuessFirstNet(NeuralNetClassifier):
             yield from super().forward_iter(X, training=training, device=device)
 
     def _scores(self, X):
+        X, _ = _unpack_dataset(X, None, targets_allowed=True)
         """(n, K) float64 scores, written batch by batch into one array.
 
         Nothing of a batch outlives it (skorch's ``forward`` keeps every
@@ -527,9 +607,13 @@ class GuessFirstNet(NeuralNetClassifier):
             scores = to_numpy(batch)
             if out is None:
                 out = np.empty((len(X), *scores.shape[1:]), dtype=np.float64)
+            if start + len(scores) > len(out):  # more rows than X: never from X
+                raise RuntimeError("the network returned more scores than inputs")
             out[start : start + len(scores)] = scores
             start += len(scores)
-        return out
+        # skorch's scoring callbacks replay the epoch's cached batches, which
+        # are fewer than X when the last incomplete batch was dropped
+        return out[:start]
 
     def _proba_from_scores(self, scores):
         return torch.softmax(scores, dim=1)
@@ -549,9 +633,14 @@ class GuessFirstNet(NeuralNetClassifier):
         return self._proba_from_scores(scores).numpy()
 
     def predict(self, X):
-        """Labels: ``classes_[argmax_k score(x, k)]``."""
+        """Labels: ``classes_[argmax_k score(x, k)]``.
+
+        X may be a torch Dataset (its targets, if any, are ignored). Called by a
+        callback during training, it returns the encoded labels 0..K-1, the y
+        that skorch hands callbacks.
+        """
         best = self._scores(X).argmax(axis=1)
-        return self.classes_[best]
+        return best if vars(self).get("_encoded_labels") else self.classes_[best]
 
     def __setstate__(self, state):
         requested = state.get("device")
@@ -562,6 +651,88 @@ class GuessFirstNet(NeuralNetClassifier):
             self.device = "auto"
         elif isinstance(self.device, torch.device):
             self.device = str(self.device)
+
+
+def _unpack_dataset(X, y, targets_allowed=False):
+    """(X, y) arrays from a torch Dataset of (x, y) pairs; others unchanged.
+
+    ``targets_allowed``: a Dataset's own targets may come with y (prediction,
+    where both are ignored)."""
+    from skorch.dataset import Dataset as SkorchDataset
+    from torch.utils.data import Dataset, TensorDataset
+
+    if not isinstance(X, Dataset):
+        return X, y
+    if isinstance(X, SkorchDataset):
+        Xd, yd = X.X, X.y
+    elif isinstance(X, TensorDataset):
+        Xd = X.tensors[0]
+        yd = X.tensors[1] if len(X.tensors) > 1 else None
+    else:
+        items = [X[i] for i in range(len(X))]
+        items = [(x, None) if isinstance(x, torch.Tensor) else x for x in items]
+        if not items or not isinstance(items[0], tuple | list) or len(items[0]) != 2:
+            raise TypeError(
+                f"a Dataset passed as X must yield (x, y) pairs; {type(X).__name__}"
+                " yields something else. Pass arrays X and y instead."
+            )
+        Xd = torch.stack([torch.as_tensor(x) for x, _ in items])
+        yd = (
+            None
+            if items[0][1] is None
+            else np.asarray([to_numpy(torch.as_tensor(t)) for _, t in items])
+        )
+    if y is not None and yd is not None and not targets_allowed:
+        raise ValueError(
+            f"X is a {type(X).__name__} holding its targets and y was given too; "
+            "pass y=None"
+        )
+    Xd = to_numpy(Xd) if isinstance(Xd, torch.Tensor) else Xd
+    yd = to_numpy(yd) if isinstance(yd, torch.Tensor) else yd
+    return Xd, y if yd is None else yd
+
+
+@contextmanager
+def _sigint_watch():
+    """Yield a function telling whether SIGINT (Ctrl-C) arrived meanwhile.
+
+    skorch's callbacks stop training by raising KeyboardInterrupt, the same
+    exception as Ctrl-C; this is how the two are told apart. Signals reach
+    only the main thread, so elsewhere (joblib, Dask) none can arrive.
+    """
+    import signal
+    import threading
+
+    fired = []
+    if threading.current_thread() is not threading.main_thread():
+        yield lambda: False
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum, frame):
+        fired.append(signum)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield lambda: bool(fired)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _raised_by_callback(exc):
+    """Whether a plain KeyboardInterrupt was raised by a skorch callback's code."""
+    from skorch.callbacks import Callback
+
+    if type(exc) is not KeyboardInterrupt:
+        return False  # a subclass (SIGTERM in the CLI) is never a callback's stop
+    tb = exc.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
 
 
 def _check_image_layout(shape, who):

@@ -53,7 +53,8 @@ classes_ : ndarray of shape (n_classes,)
     input_shape_ : tuple
         The sample shape the network was built for.
     input_kind_ : str
-        The trunk chosen: "paper" (28x28 and up), "small" (8x8 and up) or "mlp".
+        The trunk chosen: "paper" (28x28 and up), "small" (8x8 and up), "mlp",
+        or "own" (``module__trunk``).
     module_ : torch.nn.Module
         The trained network (raw scores: logits or hypothesis scores).
     criterion_ : torch.nn.Module

@@ -156,12 +156,25 @@ def _state(net, max_epochs: int, data: str) -> dict:
         "max_epochs": int(max_epochs),
         "data": data,
         # hashes decide; reprs explain a refusal
-        "params": json.dumps({k: [joblib.hash(v), repr(v)] for k, v in params.items()}),
+        "params": json.dumps(
+            {k: [_fingerprint(v), repr(v)] for k, v in params.items()}
+        ),
         "fitted": json.dumps(fitted, default=_plain_scalar),
         "history": json.dumps(net.history.to_list(), default=_plain_scalar),
         "torch": torch_state,
         "rng": None if rng is None else {"cpu": rng["cpu"], "cuda": list(rng["cuda"])},
     }
+
+
+def _fingerprint(value) -> str:
+    """A parameter's identity for resuming. A torch module instance (a trunk)
+    counts by its class and architecture, not its initial weights: the
+    checkpoint's weights replace them."""
+    if isinstance(value, torch.nn.Module):
+        return joblib.hash(
+            (type(value).__module__, type(value).__qualname__, repr(value))
+        )
+    return joblib.hash(value)
 
 
 def _plain_scalar(value):
@@ -269,7 +282,9 @@ def _check_resumable(estimator, state, path):
             f"{path} holds a {state['estimator']}, not a {type(estimator).__name__}; "
             "delete it or choose another checkpoint path"
         )
-    ours = {k: [joblib.hash(v), repr(v)] for k, v in training_params(estimator).items()}
+    ours = {
+        k: [_fingerprint(v), repr(v)] for k, v in training_params(estimator).items()
+    }
     theirs = state["params"]
     differ = sorted(
         k

@@ -219,6 +219,15 @@ default="dv"
         )
         return {"loss": (objective + self.ie_lambda * ie).detach(), "y_pred": scores}
 
+    def _collapse_hint(self):
+        if self.ie_lambda > 0:
+            return (
+                f"The IE regulariser is the likely cause: ie_lambda={self.ie_lambda} "
+                f"with sigma={self.sigma!r} can erase the label information (user "
+                "guide, 'When training collapses'); lower ie_lambda or raise sigma."
+            )
+        return super()._collapse_hint()
+
     def _loss_description(self):
         ie = (
             f" with IE (ie_lambda={self.ie_lambda}, sigma={self.sigma!r})"

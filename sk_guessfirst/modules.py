@@ -16,6 +16,7 @@ chosen from ``input_shape``:
 
 from __future__ import annotations
 
+import copy
 import math
 
 import torch
@@ -43,6 +44,8 @@ def make_trunk(
     conv_channels=(32, 64),
     mlp_units=128,
     style: str = "guessfirst",
+    trunk: nn.Module | type | None = None,
+    trunk_params: dict | None = None,
 ) -> tuple[nn.Module, int]:
     """Build the preprocessing layers for ``input_shape``; return (module, out_dim).
 
@@ -50,7 +53,19 @@ def make_trunk(
     ``style="lenet"`` the LeNet-5-like substitute (conv 6@5x5 pad 2, pool,
     conv 16@5x5, pool), which switches to 3x3 kernels with padding on images
     smaller than 28 pixels.
+
+    ``trunk``, when given, is the user's own unconditioned preprocessing: an
+    ``nn.Module`` instance, or a class instantiated with ``trunk_params``. It
+    takes inputs of ``input_shape`` (with the batch first); its output is
+    flattened, and its width found by one forward pass on zeros.
     """
+    if trunk is not None:
+        return _own_trunk(input_shape, trunk, trunk_params or {})
+    if trunk_params:
+        raise TypeError(
+            f"trunk parameters {sorted(trunk_params)} were given without a trunk; "
+            "pass module__trunk=YourModule too"
+        )
     kind = trunk_kind(input_shape)
     if kind == "mlp":
         n_in = math.prod(input_shape)
@@ -85,6 +100,45 @@ def make_trunk(
     with torch.no_grad():
         out_dim = trunk.eval()(torch.zeros(1, *input_shape)).shape[1]
     return trunk.train(), int(out_dim)
+
+
+def _own_trunk(input_shape, trunk, params) -> tuple[nn.Module, int]:
+    if isinstance(trunk, nn.Module):
+        if params:
+            raise TypeError(
+                f"trunk parameters {sorted(params)} were given with a trunk instance; "
+                "pass the class (module__trunk=YourModule) to have them used"
+            )
+        module = copy.deepcopy(trunk)  # fit never changes a parameter
+    elif isinstance(trunk, type) and issubclass(trunk, nn.Module):
+        module = trunk(**params)
+    else:
+        raise TypeError(
+            f"trunk must be a torch.nn.Module class or instance, got {trunk!r}"
+        )
+    module = nn.Sequential(module, nn.Flatten())
+    was_training = module.training
+    try:
+        with torch.no_grad():
+            out = module.eval()(torch.zeros(2, *input_shape))
+    except Exception as exc:
+        raise ValueError(
+            f"the trunk {type(module[0]).__name__} does not take inputs of shape "
+            f"(batch, {', '.join(map(str, input_shape))}): {exc}"
+        ) from exc
+    if out.ndim != 2 or out.shape[0] != 2:
+        raise ValueError(
+            f"the trunk {type(module[0]).__name__} must return one row per input"
+        )
+    return module.train(was_training), int(out.shape[1])
+
+
+def _split_trunk_params(params: dict, who: str) -> dict:
+    """skorch routes ``module__trunk__x`` to the module as ``trunk__x``."""
+    unknown = sorted(k for k in params if not k.startswith("trunk__"))
+    if unknown:
+        raise TypeError(f"{who} got unexpected parameters {unknown}")
+    return {k.removeprefix("trunk__"): v for k, v in params.items()}
 
 
 def _reshape_input(x: Tensor, input_shape: tuple) -> Tensor:
@@ -134,6 +188,14 @@ class HypothesisConditionedModule(nn.Module):
     conv_channels : tuple of int, default=(32, 64)
     mlp_units : int, default=128
         Width of the trunk for flat features.
+    trunk : nn.Module class or instance, or None, default=None
+        Your own unconditioned preprocessing instead of the built-in trunk
+        (paper: "any unconditioned preprocessing, then hypothesis-conditioned
+        layers"); a class is built with the ``trunk__*`` parameters
+        (``module__trunk__channels=16`` on the estimator). Its output is
+        flattened; the IE regulariser, efficient inference, checkpoints and
+        the attacks work unchanged, since only the layers after it are
+        hypothesis-conditioned.
     hypothesis_chunk_size : int or None, default=None
         Score at most this many hypotheses at once, bounding memory for very
         large K; None scores all K together.
@@ -156,8 +218,11 @@ class HypothesisConditionedModule(nn.Module):
         mlp_units=128,
         hypothesis_chunk_size=None,
         embedding_init_std=0.5,
+        trunk=None,
+        **trunk_params,
     ):
         super().__init__()
+        trunk_params = _split_trunk_params(trunk_params, type(self).__name__)
         hidden_units = tuple(int(u) for u in hidden_units)
         if not 0 <= hypothesis_layer < len(hidden_units):
             raise ValueError(
@@ -184,8 +249,9 @@ class HypothesisConditionedModule(nn.Module):
         self.hypothesis_chunk_size = hypothesis_chunk_size
 
         self.trunk, n_in = make_trunk(
-            self.input_shape, conv_channels=conv_channels, mlp_units=mlp_units
-        )
+            self.input_shape, conv_channels=conv_channels, mlp_units=mlp_units,
+            trunk=trunk, trunk_params=trunk_params,
+        )  # fmt: skip
         self.pre, n_in = _mlp(n_in, hidden_units[:hypothesis_layer])
         # The injection layer: weight on h plus one bias row per hypothesis (W_y^T).
         self.inject = nn.Linear(n_in, hidden_units[hypothesis_layer])
@@ -312,14 +378,19 @@ class CNNModule(nn.Module):
         conv_channels=(32, 64),
         mlp_units=128,
         style="guessfirst",
+        trunk=None,
+        **trunk_params,
     ):
         super().__init__()
+        trunk_params = _split_trunk_params(trunk_params, type(self).__name__)
         self.input_shape = tuple(input_shape)
         self.trunk, n_in = make_trunk(
             self.input_shape,
             conv_channels=conv_channels,
             mlp_units=mlp_units,
             style=style,
+            trunk=trunk,
+            trunk_params=trunk_params,
         )
         self.hidden, n_in = _mlp(n_in, hidden_units)
         self.out = nn.Linear(n_in, n_classes)
@@ -364,13 +435,17 @@ class VIBModule(nn.Module):
         conv_channels=(32, 64),
         mlp_units=128,
         n_samples=0,
+        trunk=None,
+        **trunk_params,
     ):
         super().__init__()
+        trunk_params = _split_trunk_params(trunk_params, type(self).__name__)
         self.input_shape = tuple(input_shape)
         self.n_samples = n_samples
         self.trunk, n_in = make_trunk(
-            self.input_shape, conv_channels=conv_channels, mlp_units=mlp_units
-        )
+            self.input_shape, conv_channels=conv_channels, mlp_units=mlp_units,
+            trunk=trunk, trunk_params=trunk_params,
+        )  # fmt: skip
         self.encoder = nn.Linear(n_in, encoder_units)
         self.stats = nn.Linear(encoder_units, 2 * bottleneck)
         self.decoder = nn.Linear(bottleneck, decoder_units)

@@ -26,7 +26,13 @@ def _loss_module(loss):
 
 
 def to_art(
-    estimator, *, clip_values=(0.0, 1.0), loss="ce", view="scores", eot_samples=0
+    estimator,
+    *,
+    clip_values=(0.0, 1.0),
+    loss="ce",
+    view="scores",
+    eot_samples=0,
+    **art_kwargs,
 ):
     """Wrap a fitted estimator as an ART ``PyTorchClassifier``.
 
@@ -59,6 +65,12 @@ def to_art(
         scores can mask gradients, which the robustness report flags.
     eot_samples : int, default=0
         VIB only: draws averaged per forward pass (expectation over transformation).
+    **art_kwargs
+        Passed on to ``PyTorchClassifier``: ``preprocessing_defences=[...]``
+        (e.g. ART's ``FeatureSqueezing``), ``postprocessing_defences``,
+        ``preprocessing`` and so on. The classifier is a frozen snapshot, so
+        ART's own trainers (``AdversarialTrainerMadryPGD``) cannot train the
+        estimator through it: use ``AdversarialTrainingClassifier``.
 
     Returns
     -------
@@ -85,6 +97,7 @@ def to_art(
         nb_classes=len(target.classes_),
         clip_values=(lo, hi),
         device_type="gpu" if torch.device(device_of(target)).type == "cuda" else "cpu",
+        **art_kwargs,
     )
 
 

@@ -174,6 +174,10 @@ class AttackedFunction(nn.Module):
         self.eot = eot
 
     def forward(self, x):
+        # float32 in: ART's HopSkipJump and FeatureSqueezing hand over float64
+        # (ART 1.20.1), which the float32 weights refuse
+        if x.is_floating_point() and x.dtype != torch.float32:
+            x = x.float()
         if self.transform is not None:
             x = self.transform(x)
         # VIB: the mean encoder (eot=0), or the expectation over
