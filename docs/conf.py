@@ -1,14 +1,12 @@
 """Sphinx configuration for sk_guessfirst."""
 
 import os
-import sys
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "examples"))  # the examples import _common
 
 project = "sk_guessfirst"
 author = "sk_guessfirst developers"

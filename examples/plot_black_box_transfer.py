@@ -8,13 +8,18 @@ on the same data and transfer them. Passing the training data as
 """
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
-from _common import EPOCHS, example_data
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
 from sk_guessfirst.adversarial import adversarial_accuracy
+from sk_guessfirst.datasets import load_dataset
 
-X, y, X_test, y_test = example_data()
+DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
+EPOCHS = 10 if DATA == "digits" else 5
+X, y = load_dataset(DATA, images=True)  # (n, H, W): images are said
+X_test, y_test = (a[:200] for a in load_dataset(DATA, subset="test", images=True))
 models = {
     "CNN": CNNClassifier(max_epochs=EPOCHS, batch_size=100, random_state=0),
     "C-JS-IE": HypothesisConditionedClassifier(

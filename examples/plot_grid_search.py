@@ -8,14 +8,17 @@ unchanged under ``joblib.parallel_backend("dask")`` (see the user guide).
 """
 
 # %%
+import os
+
 import pandas as pd
-from _common import example_data
 from sklearn.model_selection import GridSearchCV
 
 from sk_guessfirst import HypothesisConditionedClassifier
 from sk_guessfirst.adversarial import make_adversarial_scorer
+from sk_guessfirst.datasets import load_dataset
 
-X, y, _, _ = example_data()
+DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
+X, y = load_dataset(DATA, images=True)  # (n, H, W): images are said
 search = GridSearchCV(
     HypothesisConditionedClassifier(max_epochs=8, batch_size=100, random_state=0),
     {"ie_lambda": [0.0, 0.01, 0.1], "sigma": ["median", 2.0]},

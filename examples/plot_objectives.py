@@ -9,12 +9,17 @@ its divergence is infinite when labels are deterministic (see the user guide).
 """
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
-from _common import EPOCHS, example_data
 
 from sk_guessfirst import OBJECTIVES, HypothesisConditionedClassifier
+from sk_guessfirst.datasets import load_dataset
 
-X, y, X_test, y_test = example_data()
+DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
+EPOCHS = 10 if DATA == "digits" else 5
+X, y = load_dataset(DATA, images=True)  # (n, H, W): images are said
+X_test, y_test = (a[:200] for a in load_dataset(DATA, subset="test", images=True))
 accuracy = {}
 for objective in OBJECTIVES:
     clf = HypothesisConditionedClassifier(

@@ -7,13 +7,18 @@ look at its hypothesis scores, probabilities and training history.
 """
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
 import numpy as np
-from _common import EPOCHS, example_data
 
 from sk_guessfirst import HypothesisConditionedClassifier
+from sk_guessfirst.datasets import load_dataset
 
-X, y, X_test, y_test = example_data()
+DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
+EPOCHS = 10 if DATA == "digits" else 5
+X, y = load_dataset(DATA, images=True)  # (n, H, W): images are said
+X_test, y_test = (a[:200] for a in load_dataset(DATA, subset="test", images=True))
 clf = HypothesisConditionedClassifier(
     objective="dv", ie_lambda=0.01, max_epochs=EPOCHS, batch_size=100, random_state=0
 )

@@ -10,13 +10,18 @@ takes the per-image minimum.
 """
 
 # %%
+import os
+
 import matplotlib.pyplot as plt
-from _common import EPOCHS, example_data
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
 from sk_guessfirst.adversarial import robustness_curve, worst_case
+from sk_guessfirst.datasets import load_dataset
 
-X, y, X_test, y_test = example_data(n_test=100)
+DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
+EPOCHS = 10 if DATA == "digits" else 5
+X, y = load_dataset(DATA, images=True)  # (n, H, W): images are said
+X_test, y_test = (a[:100] for a in load_dataset(DATA, subset="test", images=True))
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.5), sharey=True)
 for ax, model, name in zip(
     axes,

@@ -9,10 +9,12 @@ import math
 import numbers
 import warnings
 from contextlib import contextmanager, nullcontext
+from typing import Any, Self
 
 import numpy as np
 import scipy.sparse as sp
 import torch
+from numpy.typing import ArrayLike
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
@@ -27,6 +29,7 @@ from skorch import NeuralNetClassifier
 from skorch.callbacks import EpochScoring, EpochTimer, PassthroughScoring, PrintLog
 from skorch.dataset import unpack_data
 from skorch.utils import to_numpy
+from torch.utils.data import Dataset
 
 from ._iterators import batch_iterator
 from .modules import trunk_kind
@@ -384,7 +387,9 @@ class GuessFirstNet(NeuralNetClassifier):
     # fit and partial_fit are overridden (skorch's own advice is to leave them
     # alone) because scikit-learn's contract puts validation and label
     # encoding there, before skorch builds the module from their results.
-    def fit(self, X, y=None, **fit_params):
+    def fit(
+        self, X: ArrayLike | Dataset, y: ArrayLike | None = None, **fit_params: Any
+    ) -> Self:
         """Validate X and y, (re)build the network and train for ``max_epochs``.
 
         Parameters
@@ -418,14 +423,20 @@ class GuessFirstNet(NeuralNetClassifier):
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         X = self._validate_X(X, reset=reset)
         if reset:
-            vars(self).pop("classes_inferred_", None)
+            self.__dict__.pop("classes_inferred_", None)
         y = self._validate_y(y)
         with self._seeded(resume=not reset), self._resolved_device():
             if reset:
                 self.initialize()
             return self._train(X, y, epochs)
 
-    def partial_fit(self, X, y=None, classes=None, **fit_params):
+    def partial_fit(
+        self,
+        X: ArrayLike | Dataset,
+        y: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+        **fit_params: Any,
+    ) -> Self:
         """Train for ``max_epochs`` more epochs without re-initialising.
 
         ``classes`` lists every label when the first batch may not show them all.
@@ -497,7 +508,7 @@ class GuessFirstNet(NeuralNetClassifier):
                 "not supported (resample the data instead)."
             )
 
-    def initialize(self):
+    def initialize(self) -> Self:
         """Build the network: from the data in ``fit``, or, for skorch's
         ``initialize()`` then ``load_params(...)`` workflow, from the
         ``input_shape`` and ``classes`` parameters."""
@@ -618,7 +629,7 @@ class GuessFirstNet(NeuralNetClassifier):
     def _proba_from_scores(self, scores):
         return torch.softmax(scores, dim=1)
 
-    def decision_function(self, X):
+    def decision_function(self, X: ArrayLike | Dataset) -> np.ndarray:
         """Raw scores: the (n, K) hypothesis scores or logits.
 
         For two classes, scikit-learn's convention: the (n,) difference
@@ -627,12 +638,12 @@ class GuessFirstNet(NeuralNetClassifier):
         scores = self._scores(X)
         return scores[:, 1] - scores[:, 0] if scores.shape[1] == 2 else scores
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike | Dataset) -> np.ndarray:
         """Class probabilities p(k | x), shape (n, K)."""
         scores = torch.as_tensor(self._scores(X))
         return self._proba_from_scores(scores).numpy()
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike | Dataset) -> np.ndarray:
         """Labels: ``classes_[argmax_k score(x, k)]``.
 
         X may be a torch Dataset (its targets, if any, are ignored). Called by a

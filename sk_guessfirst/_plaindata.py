@@ -23,7 +23,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -52,7 +52,7 @@ def plain_type(cls: type) -> type:
 
 
 # -- writing -----------------------------------------------------------------
-def write_atomic(path: str | Path, write: Callable[[io.BufferedWriter], None]) -> None:
+def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
     """Write ``path`` through ``write(f)`` on a temporary file, then rename.
 
     The temporary file lives in the same folder (``.<name>.<random>.tmp``) and
@@ -103,7 +103,7 @@ def dump(obj: Any, path: str | Path, meta: dict | None = None) -> None:
     """
     arrays: list[np.ndarray] = []
     doc = {"format": FORMAT, "meta": meta or {}, "value": _encode(obj, arrays)}
-    members = {f"a{i}": a for i, a in enumerate(arrays)}
+    members: dict[str, Any] = {f"a{i}": a for i, a in enumerate(arrays)}
     members["document"] = np.array(json.dumps(doc, allow_nan=True))
     write_atomic(path, lambda f: np.savez_compressed(f, **members))
 

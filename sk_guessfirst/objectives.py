@@ -168,4 +168,7 @@ def predict_proba_from_scores(scores: Tensor, objective: str) -> Tensor:
         return torch.where(total > 0, r / total.clamp_min(1e-30), uniform)
     if objective in ("dv", "energy"):
         return torch.softmax(scores, dim=1)
-    return torch.softmax(F_DIVERGENCES[objective].log_ratio(scores), dim=1)
+    log_ratio = F_DIVERGENCES[objective].log_ratio
+    if log_ratio is None:  # no closed form: not one of OBJECTIVES' entries
+        raise ValueError(f"objective {objective!r} has no density-ratio link")
+    return torch.softmax(log_ratio(scores), dim=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from typing import Any
 
 import numpy as np
 import torch
@@ -26,14 +27,14 @@ def _loss_module(loss):
 
 
 def to_art(
-    estimator,
+    estimator: Any,
     *,
-    clip_values=(0.0, 1.0),
-    loss="ce",
-    view="scores",
-    eot_samples=0,
+    clip_values: tuple[float, float] = (0.0, 1.0),
+    loss: str | None = "ce",
+    view: str = "scores",
+    eot_samples: int = 0,
     **art_kwargs,
-):
+) -> Any:
     """Wrap a fitted estimator as an ART ``PyTorchClassifier``.
 
     ART sees the model's raw scores as logits: for

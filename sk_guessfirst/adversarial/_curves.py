@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._plaindata import plain_type
 from ._attacks import ATTACKS, NORM_NAMES, check_attack
@@ -33,7 +35,7 @@ class RobustnessCurve:
     minimal_perturbation: np.ndarray
     norm: float
     label: str = ""
-    eps: np.ndarray = field(default=None)
+    eps: np.ndarray | None = None
 
     def __post_init__(self):
         if self.eps is None:
@@ -71,7 +73,10 @@ class RobustnessCurve:
         return ax
 
 
-def worst_case(*curves, label="worst case"):
+def worst_case(
+    *curves: RobustnessCurve,
+    label: str = "worst case",
+) -> RobustnessCurve:
     """Per-example minimum over curves of one norm: the strongest attack per image.
 
     Parameters
@@ -96,8 +101,15 @@ def worst_case(*curves, label="worst case"):
 
 
 def robustness_curve(
-    estimator, X, y, *, attack="fmn-linf", mode="white-box", substitute=None, **kwargs
-):
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    attack: str = "fmn-linf",
+    mode: str = "white-box",
+    substitute: Any = None,
+    **kwargs,
+) -> RobustnessCurve:
     """Per-example minimal perturbations and the accuracy-vs-eps curve they give.
 
     The minimal-perturbation attacks of the registry run through Foolbox 3:

@@ -6,10 +6,12 @@ import numbers
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from art.attacks import EvasionAttack
+from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
 from .._plaindata import plain_type
@@ -214,23 +216,23 @@ def _prepare(
 
 
 def evaluate_attack(
-    estimator,
-    X,
-    y,
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    attack,
-    eps,
-    mode="white-box",
-    substitute=None,
-    loss="worst",
-    clip_values=(0.0, 1.0),
-    view="scores",
-    eot_samples=0,
-    batch_size=250,
-    random_state=None,
-    verbose=0,
+    attack: str,
+    eps: float,
+    mode: str = "white-box",
+    substitute: Any = None,
+    loss: str = "worst",
+    clip_values: tuple[float, float] = (0.0, 1.0),
+    view: str = "scores",
+    eot_samples: int = 0,
+    batch_size: int = 250,
+    random_state: int | None = None,
+    verbose: int = 0,
     **attack_params,
-):
+) -> AttackResult:
     """Run one attack at budget ``eps`` and record, per example, who survives it.
 
     Parameters
@@ -304,7 +306,7 @@ def evaluate_attack(
         if seed is not None and "seed" in p.params and "seed" not in attack_params:
             p.params["seed"] = seed
         for each in p.losses:
-            if not len(X) or (p.eps == 0 and not (spec and spec.minimal)):
+            if not len(p.X) or (p.eps == 0 and not (spec and spec.minimal)):
                 result.robust[each] = clean.copy()
                 continue
             if spec is None:
@@ -335,7 +337,15 @@ def evaluate_attack(
     return result
 
 
-def adversarial_accuracy(estimator, X, y, *, attack, eps, **kwargs):
+def adversarial_accuracy(
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    attack: str,
+    eps: float,
+    **kwargs,
+) -> float:
     """Fixed-budget robust accuracy: correct on the clean input *and* under attack.
 
     The per-example worst case over the attack's losses (cross-entropy and
@@ -378,22 +388,22 @@ def adversarial_accuracy(estimator, X, y, *, attack, eps, **kwargs):
 
 
 def attack_examples(
-    estimator,
-    X,
-    y,
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    attack,
-    eps,
-    mode="white-box",
-    substitute=None,
-    loss=None,
-    clip_values=(0.0, 1.0),
-    view="scores",
-    batch_size=250,
-    random_state=None,
-    verbose=0,
+    attack: str,
+    eps: float,
+    mode: str = "white-box",
+    substitute: Any = None,
+    loss: str | None = None,
+    clip_values: tuple[float, float] = (0.0, 1.0),
+    view: str = "scores",
+    batch_size: int = 250,
+    random_state: int | None = None,
+    verbose: int = 0,
     **attack_params,
-):
+) -> np.ndarray:
     """Adversarial examples for X at budget ``eps``, crafted on the estimator
     or (black-box) on its substitute, with one ``loss`` (default: the
     attack's first, e.g. "ce").

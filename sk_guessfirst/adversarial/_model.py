@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -130,7 +131,8 @@ def resolve_target(estimator) -> Target:
     if isinstance(estimator, Pipeline):
         check_is_fitted(estimator)
         *steps, (_, net) = estimator.steps
-        scale, offset = 1.0, 0.0
+        scale: Any = 1.0
+        offset: Any = 0.0
         for name, step in steps:
             affine = _scaler_as_affine(step)
             if affine is None:
@@ -195,7 +197,12 @@ def check_view(view):
     return view
 
 
-def attacked_function(estimator, *, view="scores", eot_samples=0):
+def attacked_function(
+    estimator: Any,
+    *,
+    view: str = "scores",
+    eot_samples: int = 0,
+) -> AttackedFunction:
     """The frozen, eval-mode torch module an attacker differentiates.
 
     A deep copy of the fitted network (BatchNorm on its running statistics,

@@ -4,9 +4,11 @@ Croce & Hein 2020), run at the budget being reported."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from art.utils import to_categorical
+from numpy.typing import ArrayLike
 
 from .._plaindata import plain_type
 from ._art import to_art
@@ -83,8 +85,14 @@ class RobustnessReport:
 
 
 def input_gradient_stats(
-    estimator, X, y, *, loss="ce", clip_values=(0.0, 1.0), view="scores"
-):
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
+    *,
+    loss: str = "ce",
+    clip_values: tuple[float, float] = (0.0, 1.0),
+    view: str = "scores",
+) -> tuple[float, bool]:
     """Share of examples whose input gradient (of ``loss``) is all zero, and
     whether any gradient is NaN.
 
@@ -124,20 +132,20 @@ def _share(broken_by, survives):
 
 
 def robustness_report(
-    estimator,
-    X,
-    y,
+    estimator: Any,
+    X: ArrayLike,
+    y: ArrayLike,
     *,
-    eps=0.3,
-    substitute=None,
-    tolerance=0.02,
-    clip_values=(0.0, 1.0),
-    large_eps=1.0,
-    view="scores",
-    attack_params=None,
-    random_state=0,
-    verbose=0,
-):
+    eps: float = 0.3,
+    substitute: Any = None,
+    tolerance: float = 0.02,
+    clip_values: tuple[float, float] = (0.0, 1.0),
+    large_eps: float = 1.0,
+    view: str = "scores",
+    attack_params: dict | None = None,
+    random_state: int | None = 0,
+    verbose: int = 0,
+) -> RobustnessReport:
     """Run the attacks an honest L-inf evaluation at ``eps`` needs, and check them.
 
     Attacks, each with cross-entropy and margin losses where it has a choice:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._attacks import check_attack, check_loss, check_mode
 from ._evaluate import check_eps, evaluate_attack
 from ._model import check_view
@@ -54,15 +56,15 @@ class AdversarialScorer:
 
 def make_adversarial_scorer(
     *,
-    attack,
-    eps,
-    mode="white-box",
-    substitute=None,
-    loss="worst",
-    view="scores",
-    random_state=0,
+    attack: str,
+    eps: float,
+    mode: str = "white-box",
+    substitute: Any = None,
+    loss: str = "worst",
+    view: str = "scores",
+    random_state: int | None = 0,
     **attack_params,
-):
+) -> AdversarialScorer:
     """Make a scorer for ``GridSearchCV``/``cross_validate``: higher is more robust.
 
     Parameters are those of :func:`evaluate_attack`, checked here (a typo in

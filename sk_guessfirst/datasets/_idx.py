@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 # type byte -> big-endian dtype (the IDX specification's table)
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import tempfile
 from dataclasses import dataclass
@@ -373,8 +374,14 @@ def load_digits(*, return_X_y=False):
 
 
 def load_dataset(
-    name: str, *, subset="train", data_home=None, download=False, mirrors=None
-):
+    name: str,
+    *,
+    subset: str = "train",
+    data_home=None,
+    download: bool = False,
+    mirrors=None,
+    images: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
     """Load a data set by name ("digits", "mnist" or "fashion-mnist") as (X, y).
 
     For "digits", which has no official split, ``subset`` selects a fixed
@@ -388,14 +395,25 @@ def load_dataset(
         Which split.
     data_home, download, mirrors
         As in :func:`load_mnist` (ignored for "digits").
+    images : bool, default=False
+        Return X as (n, H, W) images (what the estimators read as images
+        without guessing) instead of flat rows.
 
     Returns
     -------
-    X : ndarray of shape (n, n_features), float32 in [0, 1]
-        Flat images.
+    X : ndarray of shape (n, n_features) or (n, H, W), float32 in [0, 1]
+        Flat images, or images with ``images=True``.
     y : ndarray of shape (n,), int64
         Labels.
     """
+    X, y = _load_flat(name, subset, data_home, download, mirrors)
+    if images:
+        side = math.isqrt(X.shape[1])
+        X = X.reshape(-1, side, side)
+    return X, y
+
+
+def _load_flat(name, subset, data_home, download, mirrors):
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
     if name == "digits":

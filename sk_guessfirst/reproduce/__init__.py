@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import numpy as np
 from skorch.callbacks import Callback
@@ -68,7 +69,7 @@ class Settings:
     keep_epochs: tuple = ()
     views: tuple = ()
 
-    def resolved(self):
+    def resolved(self) -> Settings:
         """The settings with the budget's defaults filled in, checked."""
         if self.budget not in BUDGETS:
             raise ValueError(
@@ -177,11 +178,9 @@ class _Progress:
 def _load(settings, download, mirrors=None):
     """Training set (or its n_train subset), and the test set in a seeded order."""
     where = dict(data_home=settings.data_home, download=download, mirrors=mirrors)
-    X, y = load_dataset(settings.dataset, subset="train", **where)
-    Xt, yt = load_dataset(settings.dataset, subset="test", **where)
     # images are said, not guessed: (n, H, W)
-    side = int(round(X.shape[1] ** 0.5))
-    X, Xt = X.reshape(-1, side, side), Xt.reshape(-1, side, side)
+    X, y = load_dataset(settings.dataset, subset="train", images=True, **where)
+    Xt, yt = load_dataset(settings.dataset, subset="test", images=True, **where)
     if settings.n_train and settings.n_train < len(X):
         keep = np.random.RandomState(settings.seed).permutation(len(X))[
             : settings.n_train
@@ -219,7 +218,15 @@ def _check_models(settings, names, y):
             raise ValueError(f"the settings give {spec.name} bad parameters: {exc}")
 
 
-def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=None):
+def reproduce(
+    settings: Settings,
+    out: str | Path,
+    *,
+    force: bool = False,
+    verbose: int = 1,
+    download: bool = False,
+    mirrors: list[str] | None = None,
+) -> list[_tables.Row]:
     """Run (or resume) the paper's experiment; returns the table rows.
 
     Model by model: train it (or resume, or load it; or skip it when every
@@ -239,7 +246,7 @@ def reproduce(settings, out, *, force=False, verbose=1, download=False, mirrors=
     # setting, leaves nothing in --out
     X, y, Xt, yt = _load(settings, download, mirrors)
     _check_models(settings, names, y)
-    n_eval = min(settings.n_eval, len(Xt))
+    n_eval = min(int(settings.n_eval or len(Xt)), len(Xt))
     Xe, ye = Xt[:n_eval], yt[:n_eval]
     run = RunDirectory(out, settings, _data_key(settings, X, y, Xe, ye), force=force)
     try:

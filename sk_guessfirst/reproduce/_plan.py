@@ -74,7 +74,7 @@ MODELS = {
 }
 # Budget of the adversarial training (Madry et al.: 0.3 on MNIST; Fashion-MNIST
 # is usually trained at 0.1-0.15, where 0.3 would cost most clean accuracy)
-AT_EPS = {"digits": 0.3, "mnist": 0.3, "fashion-mnist": 0.15}
+AT_EPS: dict[str, float] = {"digits": 0.3, "mnist": 0.3, "fashion-mnist": 0.15}
 SUBSTITUTE = ModelSpec(
     "substitute",
     lambda s: LeNet5Classifier(**_common(s)),
@@ -123,7 +123,7 @@ class Budget:
     summary: str = ""
 
 
-BUDGETS = {
+BUDGETS: dict[str, Budget] = {
     b.name: b
     for b in [
         Budget(
