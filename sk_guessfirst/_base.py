@@ -146,6 +146,9 @@ class GuessFirstNet(NeuralNetClassifier):
         warm_start=False,
         **kwargs,
     ):
+        # skorch lets __init__ store a module instance only before its
+        # class-level ``initialized_`` exists, which ours always does
+        vars(self)["_constructing"] = True
         # In-memory arrays are sliced as tensors rather than gathered sample
         # by sample (see _iterators); a user's own iterator still wins.
         kwargs.setdefault("iterator_train", batch_iterator)
@@ -166,8 +169,14 @@ class GuessFirstNet(NeuralNetClassifier):
         )
         self.input_shape = input_shape
         self.random_state = random_state
-        for name in ("history_", "initialized_", "virtual_params_"):
+        for name in ("history_", "initialized_", "virtual_params_", "_constructing"):
             vars(self).pop(name, None)
+
+    def __setattr__(self, name, attr):
+        if vars(self).get("_constructing"):
+            object.__setattr__(self, name, attr)  # parameters, as skorch's first init
+        else:
+            super().__setattr__(name, attr)
 
     @property
     def _default_callbacks(self):
@@ -537,7 +546,18 @@ class GuessFirstNet(NeuralNetClassifier):
         return {"input_shape": self.input_shape_, "n_classes": len(self.classes_)}
 
     def initialize_module(self):
-        kwargs = {**self._module_kwargs(), **self.get_params_for("module")}
+        routed = self.get_params_for("module")
+        if isinstance(self.module, torch.nn.Module):
+            if routed:  # skorch would silently rebuild it from its class
+                raise ValueError(
+                    f"module is an instance, so module__ parameters {sorted(routed)}"
+                    " cannot reach it; pass the class (module=MyModule) with them, or"
+                    " build the instance with them"
+                )
+            self.module_ = self.module  # used as given, as skorch does
+            self.input_kind_ = "own"
+            return self
+        kwargs = {**self._module_kwargs(), **routed}
         self.module_ = self.initialized_instance(self.module, kwargs)
         own = kwargs.get("trunk") is not None
         self.input_kind_ = "own" if own else trunk_kind(self.input_shape_)

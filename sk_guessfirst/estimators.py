@@ -183,6 +183,19 @@ default="dv"
         self.criterion_ = self.initialized_instance(self.criterion, kwargs)
         return self
 
+    def initialize_module(self):
+        super().initialize_module()
+        needs = ("forward_train", "regularized_parameters")
+        if self.ie_lambda and not all(hasattr(self.module_, n) for n in needs):
+            raise ValueError(
+                f"ie_lambda={self.ie_lambda} needs a module with forward_train(x) -> "
+                "(scores, Z) and regularized_parameters() (as "
+                f"HypothesisConditionedModule has); {type(self.module_).__name__} "
+                "has not. To bring your own preprocessing, keep the module and pass "
+                "module__trunk=YourModule"
+            )
+        return self
+
     def infer(self, x, **fit_params):
         if not (self.module_.training and self.ie_lambda):
             # a prediction-time parameter: read now, not frozen at fit

@@ -178,3 +178,26 @@ def test_your_own_trunk_with_ie_checkpoints_and_attacks(digits, tmp_path, as_ins
     with pytest.raises(TypeError, match="without a trunk"):
         HypothesisConditionedClassifier(module__trunk__channels=3, **{
             **FAST, "input_shape": None}).fit(X, y)  # fmt: skip
+
+
+def test_a_module_instance_and_an_own_module_without_ie_hooks(digits):
+    from sk_guessfirst.modules import CNNModule
+
+    X, y = digits
+    instance = CNNModule(input_shape=(64,), n_classes=10, hidden_units=(16,))
+    clf = CNNClassifier(module=instance, max_epochs=2, **FAST).fit(X, y)
+    assert clf.module_ is instance and clf.input_kind_ == "own"
+    with pytest.raises(ValueError, match="module__ parameters"):
+        CNNClassifier(module=instance, module__hidden_units=(8,), **FAST).fit(X, y)
+
+    class Plain(torch.nn.Module):  # scores (B, K) only: no forward_train
+        def __init__(self, input_shape, n_classes, **estimator_params):
+            super().__init__()
+            self.linear = torch.nn.Linear(64, n_classes)
+
+        def forward(self, x):
+            return self.linear(x)
+
+    HypothesisConditionedClassifier(module=Plain, max_epochs=1, **FAST).fit(X, y)
+    with pytest.raises(ValueError, match="module__trunk=YourModule"):
+        HypothesisConditionedClassifier(module=Plain, ie_lambda=0.1, **FAST).fit(X, y)
