@@ -68,13 +68,29 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except OSError as exc:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        # a full disk says "No space left on device": say where
-        raise OSError(exc.errno, f"cannot write {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        interrupt = _interrupt_behind(exc)
+        if interrupt is not None and interrupt is not exc:
+            # Ctrl-C inside torch.save surfaces as its writer's RuntimeError
+            raise interrupt.with_traceback(None) from None
+        if isinstance(exc, OSError):
+            # a full disk says "No space left on device": say where
+            raise OSError(
+                exc.errno, f"cannot write {path}: {exc.strerror or exc}"
+            ) from exc
         raise
+
+
+def _interrupt_behind(exc: BaseException | None) -> BaseException | None:
+    """The KeyboardInterrupt that ``exc`` is, or that it was raised while handling."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__context__
+    return None
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

@@ -235,8 +235,8 @@ def test_a_signal_exits_cleanly_and_leaves_only_complete_epochs(
 
     assert _wait_for(proc, lambda: _epochs(ckpt()) >= 2)
     proc.send_signal(sig)
-    assert proc.wait(timeout=120) == code
-    err = proc.stderr.read()
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == code, err
     assert f"sk-guessfirst: {word}." in err and "run the same command to resume" in err
     assert "Traceback" not in err
     assert not (out / "results.md").exists()

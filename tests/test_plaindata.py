@@ -113,3 +113,19 @@ def test_atomic_write_keeps_the_old_file_when_the_disk_is_full(tmp_path):
         write_atomic(path, full)
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["results.md"]  # no temporary
+
+
+def test_ctrl_c_inside_a_writer_surfaces_as_ctrl_c(tmp_path):
+    """torch.save turns a KeyboardInterrupt into its zip writer's RuntimeError
+    (seen: "unexpected pos"); the write must still stop as Ctrl-C does."""
+    path = tmp_path / "m.ckpt"
+
+    def torch_like(f):
+        try:
+            raise KeyboardInterrupt
+        finally:
+            raise RuntimeError("[enforce fail at inline_container.cc] unexpected pos")
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(path, torch_like)
+    assert not list(tmp_path.iterdir())
