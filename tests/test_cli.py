@@ -15,10 +15,12 @@ import pytest
 from sk_guessfirst.cli import main
 
 # A tiny run: 300 digits, 3 epochs, 20 attacked images, one fixed-budget
-# attack of each library path (ART, Foolbox minimal) and one curve.
+# attack of each library path (ART, Foolbox minimal) and the curves; four
+# models of three kinds (CNN, hypothesis with and without IE, VIB).
 TINY = [
     "--n-train", "300", "--epochs", "3", "--n-eval", "20", "--device", "cpu",
-    "--attacks", "pgd", "cw", "--no-report",
+    "--attacks", "pgd", "cw", "--no-report", "--models", "CNN", "C-DV", "C-JS-IE",
+    "VIB",
 ]  # fmt: skip
 
 
@@ -143,9 +145,9 @@ def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
     ):
         assert (out / name).is_file(), name
     medians = (out / "medians.rst").read_text()
-    assert '"fmn-linf", "white-box"' in medians and '"AT"' in medians
+    assert '"fmn-linf", "white-box"' in medians and '"VIB"' in medians
     assert not (out / "report.md").exists()
-    assert len(list(out.glob("models/*/*.ckpt"))) == 8  # 7 models, substitute
+    assert len(list(out.glob("models/*/*.ckpt"))) == 5  # 4 models, substitute
     table = (out / "results.md").read_text()
     for row in (
         "clean",
@@ -159,15 +161,7 @@ def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
     assert "| FGSM" not in table  # only the attacks asked for
     assert "training images=300" in table and "attacked test images=20" in table
     rows = _table(out)
-    assert {r["model"] for r in rows} == {
-        "CNN",
-        "C-DV",
-        "C-JS",
-        "C-DV-IE",
-        "C-JS-IE",
-        "VIB",
-        "AT",
-    }
+    assert {r["model"] for r in rows} == {"CNN", "C-DV", "C-JS-IE", "VIB"}
     # PGD rows: the worst case over both losses, each loss listed
     pgd = [
         r
@@ -189,7 +183,7 @@ def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
     # a model trained with other settings is never resumed with new ones
     assert main([*args, "--ie-lambda", "0.5"]) == 1
     err = capsys.readouterr().err
-    assert "ie_lambda: 0.01 -> 0.5" in err and "C-DV-IE.ckpt" in err
+    assert "ie_lambda: 0.01 -> 0.5" in err and "C-JS-IE.ckpt" in err
 
 
 @pytest.mark.slow
@@ -323,15 +317,6 @@ def test_corrupt_data_is_a_clear_error(tmp_path, capsys, monkeypatch, mnist_dir)
     err = capsys.readouterr().err
     assert code == 1 and "sk-guessfirst: error:" in err and "t10k-images" in err
     assert "Traceback" not in err and not (tmp_path / "out").exists()
-
-
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
-def test_unwritable_out(tmp_path, capsys):
-    locked = tmp_path / "locked"
-    locked.mkdir()
-    locked.chmod(0o500)
-    assert main(["reproduce", "--out", str(locked / "x"), "--quiet"]) == 1
-    assert "cannot write" in capsys.readouterr().err
 
 
 def test_unwritable_out_file_in_the_way(tmp_path, capsys):

@@ -249,6 +249,19 @@ def test_a_full_disk_at_any_write_leaves_a_folder_that_resumes(
     assert (out / "results.md").is_file()
 
 
+def test_every_model_of_the_plan_is_a_valid_estimator():
+    from sk_guessfirst.reproduce._plan import MODELS, SUBSTITUTE
+
+    for dataset in ("digits", "mnist", "fashion-mnist"):
+        settings = Settings(dataset=dataset, budget="paper").resolved()
+        for spec in [*MODELS.values(), SUBSTITUTE]:
+            est = spec.make(settings)
+            est._validate_hyperparameters()
+            assert est.max_epochs == settings.epochs and est.random_state == 0
+    at = MODELS["AT"].make(Settings(dataset="fashion-mnist").resolved())
+    assert at.adv_eps == 0.15 and at.adv_steps == BUDGETS["quick"].adv_steps
+
+
 def test_argument_errors_come_before_anything_is_created(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(ValueError, match="--n-train 1 leaves 1 training images"):
