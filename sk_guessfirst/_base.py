@@ -425,9 +425,7 @@ class GuessFirstNet(NeuralNetClassifier):
         raising ``KeyboardInterrupt``, as ``EarlyStopping`` does) returns the
         fitted model, as in skorch.
         """
-        X, y = _unpack_dataset(X, y)
-        epochs = fit_params.pop("epochs", None)
-        self._reject_fit_params(fit_params)
+        X, y, epochs = self._fit_inputs(X, y, fit_params)
         self._validate_hyperparameters()
         reset = not (self.warm_start and self.__sklearn_is_fitted__())
         X = self._validate_X(X, reset=reset)
@@ -453,9 +451,7 @@ class GuessFirstNet(NeuralNetClassifier):
         call stopped: ``fit`` for k epochs then ``partial_fit`` for n - k equals
         ``fit`` for n. X may be a Dataset (see :meth:`fit`).
         """
-        X, y = _unpack_dataset(X, y)
-        epochs = fit_params.pop("epochs", None)
-        self._reject_fit_params(fit_params)
+        X, y, epochs = self._fit_inputs(X, y, fit_params)
         self._validate_hyperparameters()
         first = not self.__sklearn_is_fitted__()
         X = self._validate_X(X, reset=first)
@@ -507,8 +503,13 @@ class GuessFirstNet(NeuralNetClassifier):
     def _collapse_hint(self):
         return "Train longer, raise lr, or check the labels."
 
-    def _reject_fit_params(self, fit_params):
-        # skorch would hand them to module.forward; ours take none, and a
+    def _fit_inputs(self, X, y, fit_params):
+        """(X, y, epochs) of a fit call: a Dataset unpacked, skorch's ``epochs``
+        taken, every other fit parameter refused."""
+        X, y = _unpack_dataset(X, y)
+        fit_params = dict(fit_params)
+        epochs = fit_params.pop("epochs", None)
+        # skorch would hand the rest to module.forward; ours take none, and a
         # silently ignored sample_weight would be worse than an error.
         if fit_params:
             raise TypeError(
@@ -516,6 +517,7 @@ class GuessFirstNet(NeuralNetClassifier):
                 f"{sorted(fit_params)}; sample_weight and other fit parameters are "
                 "not supported (resample the data instead)."
             )
+        return X, y, epochs
 
     def initialize(self) -> Self:
         """Build the network: from the data in ``fit``, or, for skorch's
