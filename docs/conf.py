@@ -55,12 +55,13 @@ intersphinx_mapping = {}  # no network at build time
 html_theme = "pydata_sphinx_theme"
 html_title = "sk_guessfirst"
 html_theme_options = {"navigation_with_keys": False}
+html_static_path = ["_static/css"]
+html_css_files = ["wrap.css"]
 
 sphinx_gallery_conf = {
     "examples_dirs": str(ROOT / "examples"),
     "gallery_dirs": "auto_examples",
     "filename_pattern": r"/plot_",
-    "ignore_pattern": r"_common\.py",
     "download_all_examples": False,
     "plot_gallery": os.environ.get("SK_GUESSFIRST_DOCS_RUN_EXAMPLES", "True"),
     "reset_modules": ("matplotlib",),

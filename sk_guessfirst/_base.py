@@ -71,14 +71,6 @@ def check_device_available(device):
         raise ValueError(f"device={device!r} is not supported; use 'auto' or 'cpu'")
 
 
-def infer_input_shape(n_features: int) -> tuple:
-    """(1, s, s) when ``n_features == s*s`` with s >= 8 (a square image), else (d,)."""
-    side = math.isqrt(n_features)
-    if side * side == n_features and side >= 8:
-        return (1, side, side)
-    return (n_features,)
-
-
 def _valid_accuracy(net, X, y):
     # skorch hands this the *encoded* validation targets, so compare with the
     # argmax of the scores rather than with predict(), which decodes labels.
@@ -305,16 +297,9 @@ class GuessFirstNet(NeuralNetClassifier):
         elif data_shape is not None:
             shape = (1, *data_shape) if len(data_shape) == 2 else tuple(data_shape)
         else:
-            shape = infer_input_shape(n_features)
-            if len(shape) == 3:
-                warnings.warn(
-                    f"{type(self).__name__}: X has {n_features} features, read as "
-                    f"{shape} images (a square of >= 64 features). Pass "
-                    f"input_shape={shape} or X of shape (n, {shape[1]}, {shape[2]}) "
-                    f"to say so, or input_shape=({n_features},) for flat features.",
-                    UserWarning,
-                    stacklevel=4,
-                )
+            # Flat rows are flat features, whatever their width: images are
+            # said, as (n, H, W) / (n, C, H, W) arrays or input_shape=.
+            shape = (n_features,)
         if math.prod(shape) != n_features:
             raise ValueError(
                 f"input_shape={shape} needs {math.prod(shape)} features per sample, "

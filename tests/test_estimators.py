@@ -83,8 +83,9 @@ def test_image_inputs_in_every_layout(blobs):
     rng = np.random.RandomState(0)
     X = rng.rand(40, 64).astype(np.float32)
     y = np.arange(40) % 2
-    with pytest.warns(UserWarning, match="read as"):
-        flat = CNNClassifier(**{**FAST, "module__hidden_units": (16,)}).fit(X, y)
+    flat = CNNClassifier(
+        input_shape=(1, 8, 8), **{**FAST, "module__hidden_units": (16,)}
+    ).fit(X, y)
     assert flat.input_shape_ == (1, 8, 8) and flat.input_kind_ == "small"
     for layout in (X.reshape(40, 8, 8), X.reshape(40, 1, 8, 8)):
         est = clone(flat).fit(layout, y)
@@ -425,16 +426,18 @@ def test_image_layouts_are_said_not_guessed():
     rng = np.random.RandomState(0)
     X, y = rng.rand(40, 784).astype(np.float32), np.arange(40) % 2
     params = {**FAST, "max_epochs": 1, "module__hidden_units": (8,)}
-    with pytest.warns(UserWarning, match=r"read as \(1, 28, 28\) images"):
-        CNNClassifier(**params).fit(X, y)
     with warnings.catch_warnings():
-        warnings.simplefilter("error")  # said: no input-shape warning
+        warnings.simplefilter("error")  # nothing guessed, so nothing to warn about
         warnings.simplefilter("ignore", ConvergenceWarning)  # random labels
+        # flat rows of a square width (784 = 28 x 28, 64, 81, 100) are features
+        for width in (784, 64, 81, 100):
+            flat = CNNClassifier(**params).fit(X[:, :width], y)
+            assert flat.input_shape_ == (width,) and flat.input_kind_ == "mlp"
         assert (
             CNNClassifier(**params).fit(X.reshape(40, 28, 28), y).input_kind_ == "paper"
         )
-        flat = CNNClassifier(input_shape=(784,), **params).fit(X, y)
-        assert flat.input_kind_ == "mlp"
+        said = CNNClassifier(input_shape=(1, 28, 28), **params).fit(X, y)
+        assert said.input_kind_ == "paper"
     with pytest.raises(ValueError, match="channels-last"):
         CNNClassifier(**params).fit(X.reshape(40, 28, 28, 1), y)
     with pytest.raises(ValueError, match="channels-last"):
