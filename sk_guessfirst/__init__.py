@@ -8,8 +8,8 @@ regulariser, and evaluated against adversarial attacks through ART.
 import importlib
 
 from . import datasets, objectives, regularizers
+from .adversarial_training import AdversarialTrainingClassifier
 from .estimators import (
-    AdversarialTrainingClassifier,
     CNNClassifier,
     HypothesisConditionedClassifier,
     LeNet5Classifier,

@@ -9,7 +9,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from skorch.dataset import unpack_data
-from skorch.utils import to_numpy, to_tensor
+from skorch.utils import to_tensor
 from torch import nn
 
 from ._base import GuessFirstNet, non_negative, positive
@@ -281,90 +281,6 @@ class CNNClassifier(GuessFirstNet):
 
     def __init__(self, *, module=CNNModule, criterion=nn.CrossEntropyLoss, **kwargs):
         super().__init__(module, criterion=criterion, **kwargs)
-
-
-@fill_doc
-class AdversarialTrainingClassifier(CNNClassifier):
-    """The baseline CNN trained on PGD adversarial examples (Madry et al. 2018).
-
-    Each training batch is replaced by its L-inf PGD adversarial examples,
-    crafted on the current network (a frozen eval-mode snapshot, through ART,
-    with the attack registry's "pgd": one random start, steps of
-    2.5 adv_eps / adv_steps) before the cross-entropy step. The training loop
-    is skorch's: callbacks, checkpoints and resume work as for the other
-    estimators, and with ``random_state`` set the random starts come from the
-    training RNG stream, so a resumed run equals an uninterrupted one.
-
-    Parameters
-    ----------
-    adv_eps : float, default=0.3
-        L-inf budget of the training attack, in the scale of the inputs
-        ([0, 1] pixels; Madry et al. used 0.3 on MNIST).
-    adv_steps : int, default=40
-        PGD iterations per batch (Madry et al.: 40). Training costs about
-        ``adv_steps + 1`` times a plain epoch.
-    clip_values : tuple, default=(0.0, 1.0)
-        Valid input range (X outside it is refused: the budget is in its scale).
-    module : torch module class, default=CNNModule
-        The network; its parameters are routed as ``module__...``.
-    criterion : torch module class, default=torch.nn.CrossEntropyLoss
-        The training loss.
-    {common_parameters}
-
-    Attributes
-    ----------
-    {common_attributes}
-
-    Examples
-    --------
-    >>> from sk_guessfirst import AdversarialTrainingClassifier
-    >>> from sk_guessfirst.datasets import load_digits
-    >>> X, y = load_digits(return_X_y=True)  # float32 in [0, 1]
-    >>> clf = AdversarialTrainingClassifier(
-    ...     adv_eps=0.1, adv_steps=3, max_epochs=2, input_shape=(1, 8, 8),
-    ...     random_state=0).fit(X, y)
-    >>> clf.predict(X[:2]).shape
-    (2,)
-    """
-
-    def __init__(self, *, adv_eps=0.3, adv_steps=40, clip_values=(0.0, 1.0), **kwargs):
-        super().__init__(**kwargs)
-        self.adv_eps = adv_eps
-        self.adv_steps = adv_steps
-        self.clip_values = clip_values
-
-    _parameter_constraints = {
-        **GuessFirstNet._parameter_constraints,
-        "adv_eps": [positive()],
-        "adv_steps": [positive(numbers.Integral)],
-        "clip_values": [tuple, list],
-    }
-
-    def train_step_single(self, batch, **fit_params):
-        """Replace the batch by PGD examples against the current network, then step."""
-        from .adversarial import attack_examples
-
-        Xi, yi = unpack_data(batch)
-        X = Xi.detach().cpu().numpy().reshape(len(Xi), -1)
-        # the random starts are drawn from torch's (seeded, checkpointed) stream
-        seed = int(torch.randint(2**31 - 1, (1,)))
-        X_adv = attack_examples(
-            self,
-            X,
-            self.classes_[to_numpy(yi)],
-            attack="pgd",
-            eps=self.adv_eps,
-            loss="ce",
-            clip_values=self.clip_values,
-            batch_size=len(X),
-            random_state=seed,
-            max_iter=self.adv_steps,
-        )
-        X_adv = torch.as_tensor(X_adv).reshape(Xi.shape)
-        return super().train_step_single((X_adv, yi), **fit_params)
-
-    def _loss_description(self):
-        return f"of PGD adversarial training (adv_eps={self.adv_eps})"
 
 
 @fill_doc

@@ -17,7 +17,6 @@ from sk_guessfirst import (
 from sk_guessfirst.adversarial import (
     ATTACKS,
     VIEWS,
-    _substitute,
     adversarial_accuracy,
     attack_examples,
     attacked_function,
@@ -261,7 +260,7 @@ def test_worst_case_is_per_example_minimum():
         worst_case(a, RobustnessCurve(np.zeros(4), 2.0))
 
 
-def test_black_box_trains_substitute_once(hcc, digits, monkeypatch):
+def test_a_substitute_is_fitted_once_by_who_holds_it(hcc, digits, monkeypatch):
     X, y, Xt, yt = digits
     fits = []
     original = LeNet5Classifier.fit
@@ -271,26 +270,34 @@ def test_black_box_trains_substitute_once(hcc, digits, monkeypatch):
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(LeNet5Classifier, "fit", counting_fit)
-    _substitute._SUBSTITUTES.clear()
-    scores = [
-        adversarial_accuracy(
-            hcc,
-            Xt,
-            yt,
-            attack="pgd",
-            eps=0.1,
-            mode="black-box",
-            substitute=(X, y),
-            random_state=0,
-        )
-        for _ in range(2)
-    ]
-    assert len(fits) == 1 and scores[0] == scores[1]
-    assert fit_substitute(X, y) is fit_substitute(X, y)
-    curve = robustness_curve(
-        hcc, Xt[:40], yt[:40], attack="fgsm-search", mode="black-box", substitute=(X, y)
+    scorer = make_adversarial_scorer(
+        attack="pgd", eps=0.1, mode="black-box", substitute=(X, y), random_state=0
     )
-    assert len(fits) == 1 and curve.median_perturbation > 0
+    scores = [scorer(hcc, Xt, yt) for _ in range(2)]
+    # the scorer holds its substitute: fitted once for every candidate it scores
+    assert len(fits) == 1 and scores[0] == scores[1]
+    assert scorer.substitutes.resolve((X, y)) is scorer.substitutes.resolve((X, y))
+    assert len(fits) == 1
+    # a one-off call with (X, y) fits its own; no state outlives it
+    adversarial_accuracy(
+        hcc,
+        Xt[:20],
+        yt[:20],
+        attack="fgsm",
+        eps=0.1,
+        mode="black-box",
+        substitute=(X, y),
+    )
+    assert len(fits) == 2
+    curve = robustness_curve(
+        hcc,
+        Xt[:40],
+        yt[:40],
+        attack="fgsm-search",
+        mode="black-box",
+        substitute=fit_substitute(X, y),
+    )
+    assert len(fits) == 3 and curve.median_perturbation > 0
 
 
 @pytest.mark.parametrize(

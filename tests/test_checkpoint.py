@@ -7,7 +7,11 @@ import numpy as np
 import pytest
 from skorch.callbacks import Callback
 
-from sk_guessfirst import HypothesisConditionedClassifier, VIBClassifier
+from sk_guessfirst import (
+    AdversarialTrainingClassifier,
+    HypothesisConditionedClassifier,
+    VIBClassifier,
+)
 from sk_guessfirst.checkpoint import fit_or_resume, load_checkpoint, snapshot_path
 
 FAST = dict(
@@ -49,8 +53,10 @@ def assert_same_model(a, b):
     [
         lambda: HypothesisConditionedClassifier(ie_lambda=0.01, **FAST),
         lambda: VIBClassifier(**{k: v for k, v in FAST.items() if "hidden" not in k}),
+        # the PGD random starts come from the checkpointed torch stream
+        lambda: AdversarialTrainingClassifier(adv_eps=0.1, adv_steps=2, **FAST),
     ],
-    ids=["c-dv-ie", "vib"],
+    ids=["c-dv-ie", "vib", "adversarial-training"],
 )
 def test_interrupted_run_resumes_to_the_uninterrupted_model(data, tmp_path, make):
     X, y = data

@@ -18,7 +18,7 @@ from ._evaluate import (
 from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer
-from ._substitute import fit_substitute
+from ._substitute import SubstituteCache, fit_substitute
 
 __all__ = [
     "ATTACKS",
@@ -30,6 +30,7 @@ __all__ = [
     "MarginLoss",
     "RobustnessCurve",
     "RobustnessReport",
+    "SubstituteCache",
     "VIEWS",
     "adversarial_accuracy",
     "attack_examples",

@@ -102,34 +102,24 @@ def to_art(
     )
 
 
-def art_attack(
-    spec,
-    target,
-    eps,
-    *,
-    loss,
-    params,
-    clip_values,
-    view,
-    eot_samples,
-    batch_size,
-    verbose,
-):
-    """The ART attack of registry entry ``spec`` at ``eps`` on ``target``."""
-    from ._attacks import _art_class
-
-    cls = _art_class(spec.name)
-    kwargs = {"norm": np.inf if np.isinf(spec.norm) else int(spec.norm), "eps": eps}
-    kwargs.update(batch_size=batch_size, **params)
-    if "verbose" in inspect.signature(cls.__init__).parameters:  # not FGSM
-        kwargs.setdefault("verbose", bool(verbose))
+def craft_art(attack_class, norm, source, X, y_enc, eps, loss, params, opts):
+    """Build the ART attack ``attack_class`` at ``eps`` in ``norm`` on ``source``
+    (its attacked function with ``loss``) and run it on flat X."""
+    kwargs = {"norm": np.inf if np.isinf(norm) else int(norm), "eps": eps}
+    kwargs.update(batch_size=opts["batch_size"], **params)
+    if "verbose" in inspect.signature(attack_class.__init__).parameters:  # not FGSM
+        kwargs.setdefault("verbose", bool(opts["verbose"]))
     classifier = to_art(
-        target, clip_values=clip_values, loss=loss, view=view, eot_samples=eot_samples
+        source,
+        clip_values=opts["clip_values"],
+        loss=loss,
+        view=opts["view"],
+        eot_samples=opts["eot_samples"],
     )
-    return cls(classifier, **kwargs)
+    return generate(attack_class(classifier, **kwargs), source, X, y_enc)
 
 
-def craft_art(attack, target, X, y_enc):
-    """Run an ART attack on flat X; returns flat adversarial examples."""
+def generate(attack, target, X, y_enc):
+    """Run a built ART attack on flat X; returns flat adversarial examples."""
     X_adv = attack.generate(target.as_input(X), y=y_enc)
     return np.asarray(X_adv, dtype=np.float32).reshape(X.shape)

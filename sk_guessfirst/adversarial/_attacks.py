@@ -14,11 +14,13 @@ Foolbox 3 for the minimal-perturbation attacks the paper used.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+
+from ._backends import ART, AutoAttack, Foolbox, _lazy
 
 MODES = ("white-box", "black-box")
 LINF, L2 = float(np.inf), 2.0
@@ -37,8 +39,9 @@ class AttackSpec:
         Row label in tables.
     norm : float
         The norm its budget is measured in: ``np.inf`` or 2.
-    library : {"art", "autoattack", "foolbox"}
-        Who runs it.
+    backend : ART, AutoAttack or Foolbox (``_backends``)
+        The library that runs it, as an object that owns how: its
+        parameter names and its run.
     losses : tuple of str
         The losses it runs with, one run each. ART's gradient attacks run with
         ``"ce"`` and ``"margin"`` (their per-example worst case is the default
@@ -60,13 +63,12 @@ class AttackSpec:
     name: str
     label: str
     norm: float
-    library: str
+    backend: Any
     losses: tuple
     minimal: bool
     defaults: Callable[[float], dict]
     summary: str
     modes: tuple = MODES
-    component: str | None = field(default=None)  # AutoAttack's own name
     step_rule: Callable[[float, dict], dict] | None = None
 
     @property
@@ -88,22 +90,7 @@ class AttackSpec:
         return params
 
     def parameter_names(self):
-        if self.library == "art":
-            cls = _art_class(self.name)
-            names = set(inspect.signature(cls.__init__).parameters)
-            return names - {
-                "self",
-                "estimator",
-                "classifier",
-                "eps",
-                "norm",
-                "batch_size",
-            }
-        if self.library == "foolbox":
-            cls = _foolbox_class(self.name)
-            names = set(inspect.signature(cls.__init__).parameters) - {"self"}
-            return names | LINE_SEARCH_PARAMETERS
-        return set(self.defaults(1.0)) | AUTOATTACK_PARAMETERS
+        return self.backend.parameter_names(self)
 
 
 def _pgd(eps):
@@ -116,43 +103,19 @@ def _pgd_step(eps, params):
     return {"eps_step": 2.5 * float(eps) / params["max_iter"]}
 
 
-AUTOATTACK_PARAMETERS = {
-    "n_iter",
-    "n_restarts",
-    "n_target_classes",
-    "n_queries",
-    "seed",
-}
 # Minimal-perturbation attacks search budgets up to max_eps on a grid of
 # `grid` values where they need a line search: FGSM always, the others when
 # their perturbation is transferred from a substitute (black-box).
-LINE_SEARCH_PARAMETERS = {"grid", "max_eps"}
-
-
 def _line_search(max_eps):
     return dict(grid=101, max_eps=max_eps)
 
 
-def _art_class(name):
-    from art.attacks.evasion import FastGradientMethod, ProjectedGradientDescent
-
-    return {
-        "fgsm": FastGradientMethod,
-        "pgd": ProjectedGradientDescent,
-        "pgd-l2": ProjectedGradientDescent,
-    }[name]
+_ART_FGSM = ART(_lazy("art.attacks.evasion", "FastGradientMethod"))
+_ART_PGD = ART(_lazy("art.attacks.evasion", "ProjectedGradientDescent"))
 
 
-def _foolbox_class(name):
-    import foolbox as fb
-
-    return {
-        "fgsm-search": fb.attacks.FGSM,
-        "fmn-linf": fb.attacks.LInfFMNAttack,
-        "fmn-l2": fb.attacks.L2FMNAttack,
-        "ddn": fb.attacks.DDNAttack,
-        "cw": fb.attacks.L2CarliniWagnerAttack,
-    }[name]
+def _foolbox(name, **kwargs):
+    return Foolbox(_lazy("foolbox.attacks", name), **kwargs)
 
 
 _SPECS = [
@@ -160,7 +123,7 @@ _SPECS = [
         "fgsm",
         "FGSM",
         LINF,
-        "art",
+        _ART_FGSM,
         ("ce", "margin"),
         False,
         lambda eps: dict(eps_step=eps),
@@ -170,7 +133,7 @@ _SPECS = [
         "pgd",
         "PGD",
         LINF,
-        "art",
+        _ART_PGD,
         ("ce", "margin"),
         False,
         _pgd,
@@ -181,7 +144,7 @@ _SPECS = [
         "pgd-l2",
         "PGD-L2",
         L2,
-        "art",
+        _ART_PGD,
         ("ce", "margin"),
         False,
         _pgd,
@@ -192,7 +155,7 @@ _SPECS = [
         "cw",
         "C&W",
         L2,
-        "foolbox",
+        _foolbox("L2CarliniWagnerAttack"),
         ("cw",),
         True,
         lambda eps: dict(
@@ -209,7 +172,7 @@ _SPECS = [
         "fgsm-search",
         "FGSM (line search)",
         LINF,
-        "foolbox",
+        _foolbox("FGSM", sized=False),
         ("ce",),
         True,
         lambda eps: _line_search(1.0),
@@ -220,7 +183,7 @@ _SPECS = [
         "fmn-linf",
         "FMN L-inf",
         LINF,
-        "foolbox",
+        _foolbox("LInfFMNAttack"),
         ("margin",),
         True,
         lambda eps: dict(steps=100, **_line_search(1.0)),
@@ -230,7 +193,7 @@ _SPECS = [
         "fmn-l2",
         "FMN L2",
         L2,
-        "foolbox",
+        _foolbox("L2FMNAttack"),
         ("margin",),
         True,
         lambda eps: dict(steps=100, **_line_search(10.0)),
@@ -240,7 +203,7 @@ _SPECS = [
         "ddn",
         "DDN",
         L2,
-        "foolbox",
+        _foolbox("DDNAttack"),
         ("ce",),
         True,
         lambda eps: dict(steps=100, **_line_search(10.0)),
@@ -250,56 +213,52 @@ _SPECS = [
         "apgd-ce",
         "APGD-CE",
         LINF,
-        "autoattack",
+        AutoAttack("apgd-ce", ("apgd",)),
         ("ce",),
         False,
         lambda eps: dict(n_iter=100, n_restarts=1, seed=0),
         "Auto-PGD on cross-entropy, 100 iterations (Croce & Hein 2020, reference code)",
         modes=("white-box",),
-        component="apgd-ce",
     ),
     AttackSpec(
         "apgd-t",
         "APGD-T",
         LINF,
-        "autoattack",
+        AutoAttack("apgd-t", ("apgd_targeted",)),
         ("dlr-targeted",),
         False,
         lambda eps: dict(n_iter=100, n_restarts=1, n_target_classes=9, seed=0),
         "targeted Auto-PGD on the DLR loss, one run per target hypothesis "
         "(the 9 highest-scoring wrong ones), 100 iterations each",
         modes=("white-box",),
-        component="apgd-t",
     ),
     AttackSpec(
         "fab-t",
         "FAB-T",
         LINF,
-        "autoattack",
+        AutoAttack("fab-t", ("fab",), (("targeted", True),)),
         ("fab",),
         False,
         lambda eps: dict(n_iter=100, n_restarts=1, n_target_classes=9, seed=0),
         "targeted FAB (Croce & Hein 2019), 9 target hypotheses",
         modes=("white-box",),
-        component="fab-t",
     ),
     AttackSpec(
         "square",
         "Square",
         LINF,
-        "autoattack",
+        AutoAttack("square", ("square",)),
         ("margin",),
         False,
         lambda eps: dict(n_queries=5000, n_restarts=1, seed=0),
         "Square attack, gradient-free, 5000 queries (Andriushchenko et al. 2020)",
         modes=("white-box",),
-        component="square",
     ),
     AttackSpec(
         "autoattack",
         "AutoAttack",
         LINF,
-        "autoattack",
+        AutoAttack(),
         ("ensemble",),
         False,
         lambda eps: dict(version="standard", seed=0),
@@ -311,7 +270,7 @@ _SPECS = [
         "autoattack-l2",
         "AutoAttack-L2",
         L2,
-        "autoattack",
+        AutoAttack(),
         ("ensemble",),
         False,
         lambda eps: dict(version="standard", seed=0),
@@ -362,7 +321,7 @@ def attack_table_rst():
         (
             s.name,
             s.norm_name,
-            s.library,
+            s.backend.name,
             ", ".join(s.losses),
             "minimal" if s.minimal else "fixed",
             s.summary,

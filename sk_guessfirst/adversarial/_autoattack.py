@@ -46,43 +46,47 @@ class AutoAttackRun:
     accuracy_after: dict = field(default_factory=dict)  # component -> robust acc
 
 
-def reference_autoattack(module, spec, eps, params, device, n_classes):
-    """The reference ``AutoAttack`` object for registry entry ``spec``."""
+def reference_autoattack(module, backend, norm, eps, params, device, n_classes):
+    """The reference ``AutoAttack`` object of ``backend`` (the ensemble or one
+    of its attacks, ``_backends.AutoAttack``), with ``params`` set on its parts."""
     from pyautoattack import AutoAttack
 
     params = dict(params)
     version = params.pop("version", "custom")
     seed = params.pop("seed")
-    attacks = None if version != "custom" else [spec.component]
+    attacks = None if version != "custom" else [backend.component]
     aa = AutoAttack(
         module,
         attacks=attacks,
         device=device,
         eps=float(eps),
-        norm=_NORMS[spec.norm],
+        norm=_NORMS[norm],
         seed=seed,
         version=version,
     )
-    parts = {
-        "apgd-ce": [aa.apgd],
-        "apgd-t": [aa.apgd_targeted],
-        "fab-t": [aa.fab],
-        "square": [aa.square],
-        None: [aa.apgd, aa.apgd_targeted, aa.fab, aa.square],
-    }[spec.component]
-    for name, value in params.items():
+    parts = [getattr(aa, name) for name in backend.parts]
+    for name, value in (*params.items(), *backend.settings):
         for part in parts:
             if hasattr(part, name):
                 setattr(part, name, value)
-    if spec.component == "fab-t":
-        aa.fab.targeted = True
     for part in (aa.apgd_targeted, aa.fab):  # at most K - 1 target hypotheses
         part.n_target_classes = min(part.n_target_classes, n_classes - 1)
     return aa
 
 
 def craft_autoattack(
-    spec, target, X, y_enc, eps, *, params, clip_values, view, eot_samples, batch_size
+    backend,
+    norm,
+    target,
+    X,
+    y_enc,
+    eps,
+    params,
+    *,
+    clip_values,
+    view,
+    eot_samples,
+    batch_size,
 ):
     """Run AutoAttack (or one of its attacks) on flat X; returns an AutoAttackRun."""
     if tuple(clip_values) != (0.0, 1.0):
@@ -93,7 +97,7 @@ def craft_autoattack(
     device = device_of(target)
     module = attacked_function(target, view=view, eot_samples=eot_samples)
     aa = reference_autoattack(
-        module, spec, eps, params, device, n_classes=len(target.classes_)
+        module, backend, norm, eps, params, device, n_classes=len(target.classes_)
     )
     collect = _Collect()
     logger = aa.logger

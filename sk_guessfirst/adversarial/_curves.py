@@ -12,7 +12,6 @@ from numpy.typing import ArrayLike
 from .._plaindata import plain_type
 from ._attacks import ATTACKS, NORM_NAMES, check_attack
 from ._evaluate import _prepare, _seeded
-from ._foolbox import minimal_perturbations
 
 
 @plain_type
@@ -161,11 +160,10 @@ def robustness_curve(
         attack_params=kwargs,
         **{**_DEFAULTS, **options},
     )
-    quiet = {k: v for k, v in p.opts.items() if k != "verbose"}
     seeded = nullcontext() if random_state is None else _seeded(random_state)
     with seeded:
-        minimal, _ = minimal_perturbations(
-            spec, p.source, p.target, p.X, p.y, p.y_enc, params=p.params, **quiet
+        minimal, _ = spec.backend.minimal(
+            spec, p.source, p.target, p.X, p.y, p.y_enc, p.params, p.opts
         )
     return RobustnessCurve(minimal, spec.norm, f"{spec.name} ({mode})")
 

@@ -15,11 +15,17 @@ from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
 from .._plaindata import plain_type
-from ._art import art_attack, craft_art
-from ._attacks import check_attack, check_loss, check_mode
-from ._autoattack import craft_autoattack
-from ._foolbox import minimal_perturbations, transferred
-from ._model import check_clip_values, check_view, check_Xy, resolve_target
+from ._art import generate
+from ._attacks import AttackSpec, check_attack, check_loss, check_mode
+from ._backends import Outcome
+from ._model import (
+    Target,
+    check_clip_values,
+    check_view,
+    check_Xy,
+    norms,
+    resolve_target,
+)
 from ._substitute import source_target
 
 
@@ -103,15 +109,10 @@ def _instance_eps(attack, eps):
     return eps
 
 
-def _norms(delta, norm):
-    flat = delta.reshape(len(delta), -1)
-    return np.abs(flat).max(1) if np.isinf(norm) else np.linalg.norm(flat, axis=1)
-
-
 def _within_budget(X_adv, X, norm, eps, clip_values):
     """Clip to the valid range; examples outside the eps ball revert to X."""
     X_adv = np.clip(X_adv, *clip_values).astype(np.float32)
-    too_far = _norms(X_adv - X, norm) > eps * (1 + 1e-5) + 1e-6
+    too_far = norms(X_adv - X, norm) > eps * (1 + 1e-5) + 1e-6
     X_adv[too_far] = X[too_far]
     return X_adv
 
@@ -131,40 +132,28 @@ def _seeded(random_state):
             np.random.set_state(np_state)
 
 
-def _run(spec, target, source, X, y, y_enc, eps, loss, params, opts):
-    """One attack with one loss: (adversarial examples or None, extras).
-
-    A white-box minimal-perturbation attack returns no examples but the
-    per-example sizes (``extras["minimal_perturbation"]``) and the examples
-    found (``extras["found"]``).
-    """
-    quiet = {k: v for k, v in opts.items() if k != "verbose"}
-    if spec.library == "art":
-        attack = art_attack(spec, source, eps, loss=loss, params=params, **opts)
-        return craft_art(attack, source, X, y_enc), {}
-    if spec.library == "autoattack":
-        run = craft_autoattack(spec, source, X, y_enc, eps, params=params, **quiet)
-        return run.X_adv, {"flags": run.flags, "accuracy_after": run.accuracy_after}
-    if source is not target:
-        return transferred(spec, source, X, y_enc, eps, params=params, **quiet), {}
-    minimal, found = minimal_perturbations(
-        spec, source, target, X, y, y_enc, params=params, **quiet
-    )
-    return None, {"minimal_perturbation": minimal, "found": found}
-
-
 @dataclass
 class _Prepared:
-    target: object
-    source: object
+    """An evaluation's checked inputs: what every attack run reads."""
+
+    target: Target
+    source: Target  # the target itself, or the black-box substitute
     X: np.ndarray
     y: np.ndarray
     y_enc: np.ndarray
-    spec: object
+    spec: AttackSpec | None  # None: an ART attack instance
     eps: float
     losses: tuple
     params: dict
     opts: dict
+
+
+def _run(p: _Prepared, loss: str) -> Outcome:
+    """The prepared attack with one loss, run by its backend."""
+    assert p.spec is not None  # an ART instance is run by its generate()
+    return p.spec.backend.run(
+        p.spec, p.target, p.source, p.X, p.y, p.y_enc, p.eps, loss, p.params, p.opts
+    )
 
 
 def _prepare(
@@ -310,27 +299,16 @@ def evaluate_attack(
                 result.robust[each] = clean.copy()
                 continue
             if spec is None:
-                X_adv, extra = craft_art(attack, p.source, X, p.y_enc), {}
+                out = Outcome(generate(attack, p.source, X, p.y_enc))
             else:
-                X_adv, extra = _run(
-                    spec,
-                    p.target,
-                    p.source,
-                    X,
-                    y,
-                    p.y_enc,
-                    p.eps,
-                    each,
-                    p.params,
-                    p.opts,
-                )
-            result.flags += extra.pop("flags", [])
-            extra.pop("found", None)
-            result.details.update(extra)
-            if X_adv is None:  # white-box minimal perturbations
-                survives = extra["minimal_perturbation"] > p.eps
+                out = _run(p, each)
+            result.flags += out.flags
+            result.details.update(out.details)
+            if out.X_adv is None:  # white-box minimal perturbations
+                result.details["minimal_perturbation"] = out.minimal
+                survives = out.minimal > p.eps
             else:
-                X_adv = _within_budget(X_adv, X, norm, p.eps, p.opts["clip_values"])
+                X_adv = _within_budget(out.X_adv, X, norm, p.eps, p.opts["clip_values"])
                 survives = p.target.predict(X_adv) == y
             result.robust[each] = clean & survives
     result.seconds = time.perf_counter() - start
@@ -466,27 +444,17 @@ def attack_examples(
         attack_params=attack_params,
     )
     if p.spec is None:
-        X_adv, norm = craft_art(attack, p.source, p.X, p.y_enc), getattr(attack, "norm")
+        X_adv, norm = generate(attack, p.source, p.X, p.y_enc), getattr(attack, "norm")
     elif p.eps == 0 or not len(p.X):
         return p.X.copy()
     else:
         (loss,) = (p.losses[0],) if loss is None else p.losses
         seeded = nullcontext() if random_state is None else _seeded(random_state)
         with seeded:
-            X_adv, extra = _run(
-                p.spec,
-                p.target,
-                p.source,
-                p.X,
-                p.y,
-                p.y_enc,
-                p.eps,
-                loss,
-                p.params,
-                p.opts,
-            )
+            out = _run(p, loss)
+        X_adv = out.X_adv
         if X_adv is None:
-            found = extra["minimal_perturbation"] <= p.eps
-            X_adv = np.where(found[:, None], extra["found"], p.X)
+            found = out.minimal <= p.eps
+            X_adv = np.where(found[:, None], out.found, p.X)
         norm = p.spec.norm
     return _within_budget(X_adv, p.X, float(norm), p.eps, p.opts["clip_values"])

@@ -16,12 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._model import attacked_function, device_of
-
-
-def _norms(delta, norm):
-    flat = delta.reshape(len(delta), -1)
-    return np.abs(flat).max(1) if np.isinf(norm) else np.linalg.norm(flat, axis=1)
+from ._model import attacked_function, device_of, norms
 
 
 def _split(params):
@@ -32,20 +27,29 @@ def _split(params):
 
 
 def craft(
-    spec, source, X, y_enc, *, params, clip_values, view, eot_samples, batch_size
+    backend,
+    norm,
+    source,
+    X,
+    y_enc,
+    *,
+    params,
+    clip_values,
+    view,
+    eot_samples,
+    batch_size,
 ):
-    """Foolbox's adversarial examples on ``source`` for flat X (FGSM at the top
-    of the grid, which only serves to read off its direction)."""
+    """Foolbox's adversarial examples on ``source`` for flat X, and the
+    line-search grid. An attack without a size of its own (FGSM) runs at the
+    top of the grid, which only serves to read off its direction."""
     import foolbox as fb
-
-    from ._attacks import _foolbox_class
 
     params, grid = _split(params)
     module = attacked_function(source, view=view, eot_samples=eot_samples)
     device = device_of(source)
     fmodel = fb.PyTorchModel(module, bounds=tuple(clip_values), device=device)
-    attack = _foolbox_class(spec.name)(**params)
-    epsilons = float(grid[-1]) if spec.name == "fgsm-search" else None
+    attack = backend.attack_class()(**params)
+    epsilons = None if backend.sized else float(grid[-1])
     X_adv = np.empty_like(X)
     for start in range(0, len(X), batch_size):
         sl = slice(start, start + batch_size)
@@ -56,12 +60,14 @@ def craft(
     return X_adv, grid
 
 
-def direction(spec, X_adv, X):
-    """Unit step (per example) along which budgets are searched."""
+def direction(backend, norm, X_adv, X):
+    """Unit step (per example) along which budgets are searched: the sign of
+    the perturbation for an attack without a size (clip(x + t sign(g)) for t
+    in [0, max_eps]), else the perturbation scaled to norm 1."""
     delta = X_adv - X
-    if spec.name == "fgsm-search":
-        return np.sign(delta)  # clip(x + t sign(g)) for t in [0, max_eps]
-    size = _norms(delta, spec.norm).reshape(-1, *[1] * (delta.ndim - 1))
+    if not backend.sized:
+        return np.sign(delta)
+    size = norms(delta, norm).reshape(-1, *[1] * (delta.ndim - 1))
     return np.where(size > 0, delta / np.maximum(size, 1e-12), 0.0).astype(np.float32)
 
 
@@ -81,22 +87,23 @@ def _line_search(target, X, y, step, grid, clip_values):
     return minimal
 
 
-def minimal_perturbations(spec, source, target, X, y, y_enc, **kwargs):
-    """Per-example minimal perturbation (in ``spec.norm``) that fools ``target``,
-    crafted on ``source`` (the target itself white-box, a substitute black-box).
+def minimal_perturbations(backend, norm, crafted, own, target, X, y, opts):
+    """Per-example minimal perturbation (in ``norm``) that fools ``target``,
+    from the examples ``crafted`` (with their grid) on the target itself
+    (``own``) or on a substitute.
 
     Returns (minimal, X_found): the sizes (0 where the target is already
     wrong, inf where nothing was found) and the adversarial examples found
     (X itself where none).
     """
-    X_adv, grid = craft(spec, source, X, y_enc, **kwargs)
-    clip_values = kwargs["clip_values"]
-    if source is target and spec.name != "fgsm-search":
+    X_adv, grid = crafted
+    clip_values = opts["clip_values"]
+    if own and backend.sized:
         fooled = target.predict(X_adv) != y
-        minimal = np.where(fooled, _norms(X_adv - X, spec.norm), np.inf)
+        minimal = np.where(fooled, norms(X_adv - X, norm), np.inf)
         X_found = np.where(fooled[:, None], X_adv, X)
     else:
-        step = direction(spec, X_adv, X)
+        step = direction(backend, norm, X_adv, X)
         minimal = _line_search(target, X, y, step, grid, clip_values)
         found = np.isfinite(minimal)
         X_found = X.copy()
@@ -107,8 +114,8 @@ def minimal_perturbations(spec, source, target, X, y, y_enc, **kwargs):
     return minimal, X_found
 
 
-def transferred(spec, source, X, y_enc, eps, **kwargs):
+def transferred(backend, norm, crafted, X, eps, opts):
     """Black-box examples at budget ``eps``: the substitute's direction, scaled
     to the whole budget (what an attacker who knows eps would send)."""
-    X_adv, _ = craft(spec, source, X, y_enc, **kwargs)
-    return along(X, direction(spec, X_adv, X), eps, kwargs["clip_values"])
+    X_adv, _ = crafted
+    return along(X, direction(backend, norm, X_adv, X), eps, opts["clip_values"])

@@ -263,6 +263,12 @@ LOSSES = {
 }
 
 
+def norms(delta, norm):
+    """Per-example size of ``delta`` in ``norm`` (np.inf or 2), all features."""
+    flat = delta.reshape(len(delta), -1)
+    return np.abs(flat).max(1) if np.isinf(norm) else np.linalg.norm(flat, axis=1)
+
+
 def check_X_in_range(X, clip_values, name="X"):
     X = np.asarray(X, dtype=np.float32)
     X = X.reshape(len(X), -1)

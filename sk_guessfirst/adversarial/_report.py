@@ -14,6 +14,7 @@ from .._plaindata import plain_type
 from ._art import to_art
 from ._evaluate import check_eps, evaluate_attack
 from ._model import check_clip_values, check_Xy, resolve_target
+from ._substitute import SubstituteCache
 
 
 @plain_type
@@ -203,6 +204,7 @@ def robustness_report(
     target = resolve_target(estimator)
     X, y, _ = check_Xy(target, X, y, check_clip_values(clip_values))
     overrides = attack_params or {}
+    substitute = SubstituteCache().resolve(substitute)  # (X, y): fitted once here
     report = RobustnessReport(eps=eps)
     common = dict(
         clip_values=clip_values, view=view, random_state=random_state, verbose=verbose

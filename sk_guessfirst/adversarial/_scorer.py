@@ -7,6 +7,7 @@ from typing import Any
 from ._attacks import check_attack, check_loss, check_mode
 from ._evaluate import check_eps, evaluate_attack
 from ._model import check_view
+from ._substitute import SubstituteCache
 
 
 class AdversarialScorer:
@@ -14,7 +15,9 @@ class AdversarialScorer:
 
     A plain class (not a closure) so that it pickles for joblib and Dask
     workers. Build it with :func:`make_adversarial_scorer`, which checks the
-    arguments.
+    arguments. A ``substitute=(X_train, y_train)`` is fitted once per
+    process (the scorer holds a :class:`SubstituteCache`) and reused for
+    every candidate.
 
     Parameters
     ----------
@@ -32,6 +35,7 @@ class AdversarialScorer:
         self.loss = loss
         self.view = view
         self.attack_params = attack_params
+        self.substitutes = SubstituteCache()
 
     def __call__(self, estimator, X, y):
         return evaluate_attack(
@@ -41,7 +45,7 @@ class AdversarialScorer:
             attack=self.attack,
             eps=self.eps,
             mode=self.mode,
-            substitute=self.substitute,
+            substitute=self.substitutes.resolve(self.substitute),
             loss=self.loss,
             view=self.view,
             **self.attack_params,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from typing import Any
 
 import joblib
 import numpy as np
@@ -10,15 +11,16 @@ import numpy as np
 from ._attacks import check_mode
 from ._model import resolve_target
 
-_SUBSTITUTES: OrderedDict = OrderedDict()  # data hash -> fitted LeNet5Classifier
-_MAX_SUBSTITUTES = 4
+SUBSTITUTE_DEFAULTS = {"max_epochs": 10, "random_state": 0}
 
 
-def fit_substitute(X, y, **params):
-    """A LeNet-5 substitute fitted on (X, y), trained once per data and parameters.
+def fit_substitute(X: Any, y: Any, **params) -> Any:
+    """A LeNet-5 substitute fitted on (X, y).
 
-    Later calls with the same data and parameters return the same fitted
-    model, so a grid search or a report never retrains it.
+    Fit it once and pass the fitted model as ``substitute=`` to every
+    black-box evaluation; ``substitute=(X, y)`` does the same for one call
+    (and a :func:`make_adversarial_scorer` scorer or a
+    :func:`robustness_report` fits it once for all of its attacks).
 
     Parameters
     ----------
@@ -35,14 +37,39 @@ def fit_substitute(X, y, **params):
     """
     from ..estimators import LeNet5Classifier
 
-    params = {"max_epochs": 10, "random_state": 0, **params}
-    key = joblib.hash((np.asarray(X), np.asarray(y), sorted(params.items())))
-    if key not in _SUBSTITUTES:
-        _SUBSTITUTES[key] = LeNet5Classifier(**params).fit(X, y)
-        while len(_SUBSTITUTES) > _MAX_SUBSTITUTES:
-            _SUBSTITUTES.popitem(last=False)
-    _SUBSTITUTES.move_to_end(key)
-    return _SUBSTITUTES[key]
+    return LeNet5Classifier(**{**SUBSTITUTE_DEFAULTS, **params}).fit(X, y)
+
+
+class SubstituteCache:
+    """Fitted substitutes by their training data and parameters, held by
+    whoever evaluates many times with one ``substitute=(X, y)`` (the
+    adversarial scorer, the robustness report), so it is trained once.
+
+    Parameters
+    ----------
+    size : int, default=4
+        Substitutes kept; the least recently used is dropped beyond it.
+    """
+
+    def __init__(self, size: int = 4):
+        self.size = size
+        self._fitted: OrderedDict = OrderedDict()
+
+    def resolve(self, substitute):
+        """A fitted estimator as is; ``(X, y)`` fitted once per data."""
+        if not isinstance(substitute, tuple):
+            return substitute
+        X, y = substitute
+        key = joblib.hash((np.asarray(X), np.asarray(y)))
+        if key not in self._fitted:
+            self._fitted[key] = fit_substitute(X, y)
+            while len(self._fitted) > self.size:
+                self._fitted.popitem(last=False)
+        self._fitted.move_to_end(key)
+        return self._fitted[key]
+
+    def __len__(self):
+        return len(self._fitted)
 
 
 def source_target(target, mode, substitute, spec=None):
@@ -53,7 +80,7 @@ def source_target(target, mode, substitute, spec=None):
     if substitute is None:
         raise ValueError(
             "mode='black-box' needs a substitute: a fitted estimator, or the training "
-            "data as substitute=(X_train, y_train) to fit a LeNet-5 substitute once"
+            "data as substitute=(X_train, y_train) to fit a LeNet-5 substitute"
         )
     if isinstance(substitute, tuple):
         substitute = fit_substitute(*substitute)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..adversarial_training import AdversarialTrainingClassifier
 from ..estimators import (
-    AdversarialTrainingClassifier,
     CNNClassifier,
     HypothesisConditionedClassifier,
     LeNet5Classifier,

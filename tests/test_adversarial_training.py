@@ -1,0 +1,67 @@
+import numpy as np
+import pytest
+import torch
+
+from sk_guessfirst import AdversarialTrainingClassifier, CNNClassifier
+from sk_guessfirst.adversarial import adversarial_accuracy
+from sk_guessfirst.adversarial_training import pgd_examples
+from sk_guessfirst.datasets import load_dataset
+
+FAST = dict(batch_size=64, random_state=0, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_dataset("digits", images=True)
+    Xt, yt = load_dataset("digits", subset="test", images=True)
+    return X, y, Xt[:150], yt[:150]
+
+
+@pytest.fixture(scope="module")
+def cnn(digits):
+    X, y, _, _ = digits
+    return CNNClassifier(max_epochs=10, **FAST).fit(X, y)
+
+
+def test_pgd_examples_climb_the_loss_inside_the_ball_and_leave_the_net_alone(
+    cnn, digits
+):
+    _, _, Xt, yt = digits
+    x = torch.as_tensor(Xt[:, None])
+    y = torch.as_tensor(np.searchsorted(cnn.classes_, yt))
+    module = cnn.module_.train()  # as during training
+    before = [p.detach().clone() for p in module.parameters()]
+    grads = [None if p.grad is None else p.grad.clone() for p in module.parameters()]
+    torch.manual_seed(0)
+    x_adv = pgd_examples(cnn, x, y, eps=0.1, steps=10)
+    assert x_adv.shape == x.shape and not x_adv.requires_grad
+    assert float((x_adv - x).abs().max()) <= 0.1 + 1e-6
+    assert float(x_adv.min()) >= 0.0 and float(x_adv.max()) <= 1.0
+    # the attack ran in eval mode on frozen parameters, then restored both
+    assert module.training
+    assert all(p.requires_grad for p in module.parameters())
+    for p, b, g in zip(module.parameters(), before, grads, strict=True):
+        assert torch.equal(p, b)  # and no gradient of the attack's reached them
+        assert (p.grad is None and g is None) or torch.equal(p.grad, g)
+    module.eval()
+    with torch.no_grad():
+        ce = torch.nn.functional.cross_entropy
+        assert ce(module(x_adv), y) > ce(module(x), y) + 0.5
+        fooled = (module(x_adv).argmax(1) != y).float().mean()
+    assert fooled > 0.25  # measured: 39% of these digits at 0.1 (98.7% at 0.2)
+    # the random start is torch's global stream: seeded, it repeats
+    torch.manual_seed(0)
+    assert torch.equal(pgd_examples(cnn, x, y, eps=0.1, steps=10), x_adv)
+
+
+def test_adversarial_training_buys_robustness_over_the_plain_cnn(cnn, digits):
+    X, y, Xt, yt = digits
+    at = AdversarialTrainingClassifier(
+        adv_eps=0.2, adv_steps=5, max_epochs=10, **FAST
+    ).fit(X, y)
+    attack = dict(attack="pgd", eps=0.2, random_state=0, max_iter=10)
+    plain = adversarial_accuracy(cnn, Xt, yt, **attack)
+    robust = adversarial_accuracy(at, Xt, yt, **attack)
+    # measured: clean 98%; PGD-10 at 0.2 leaves the plain CNN 1.3%, this 60%
+    assert at.score(Xt, yt) > 0.9
+    assert plain < 0.1 and robust > 0.4, (plain, robust)
