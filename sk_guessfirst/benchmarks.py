@@ -355,79 +355,110 @@ def bench_memory(ks=(10, 200, 2000), chunks=(None, 100, 10, 1), rows=(50_000, 20
     return {"scoring_peak_mb": scoring, "predict_growth_mb": growth}
 
 
-def run_all(
-    which=("inference", "epoch", "attack", "data", "memory"),
-    device="cpu",
-    data_home=None,
-    print_fn=print,
-):
+def _inference(device, data_home, print_fn):
+    r = bench_inference(device=device)
+    print_fn(
+        f"inference, batch {BATCH}: CNN {1e3 * r['cnn_s']:.1f} ms, "
+        f"hypothesis model {1e3 * r['hcc_s']:.1f} ms, "
+        f"naive concatenation {1e3 * r['naive_s']:.1f} ms"
+    )
+    print_fn(
+        f"  ratio hypothesis/CNN = {r['hcc_over_cnn']:.2f} (target <= 1.15), "
+        f"naive/CNN = {r['naive_over_cnn']:.2f}, naive/bias form = "
+        f"{r['naive_over_hcc']:.2f}"
+    )
+    return r
+
+
+def _epoch(device, data_home, print_fn):
+    r = bench_epoch(data_home=data_home, device=device)
+    print_fn(f"training epoch, full {r['source']}, batch {BATCH}, through fit:")
+    for m in EPOCH_MODELS:
+        target = EPOCH_TARGETS.get(m)
+        parts = ", ".join(f"{k} {v:.1f}s" for k, v in r["parts_s"][m].items())
+        print_fn(
+            f"  {m:<8} {r['epoch_s'][m]:6.1f} s  ratio/CNN {r['ratio'][m]:.2f}"
+            + (f" (target <= {target})" if target else "")
+            + f", FLOP floor {r['flop_floor'][m]:.2f}; breakdown: {parts}"
+        )
+    print_fn(
+        f"  data loading alone, one epoch: tensor slices {r['data_slices_s']:.2f}s,"
+        f" skorch's DataLoader {r['data_dataloader_s']:.2f}s "
+        f"({r['data_dataloader_s'] / r['data_slices_s']:.0f}x)"
+    )
+    return r
+
+
+def _attack(device, data_home, print_fn):
+    r = bench_attack(device=device)
+    for name, v in r.items():
+        print_fn(
+            f"PGD-40 white-box, {name}: "
+            f"ART {v['art_images_per_s']:.0f} img/s, plain "
+            f"PyTorch {v['plain_images_per_s']:.0f} img/s, ART overhead "
+            f"{v['art_overhead']:.2f}x (target <= 1.3)"
+        )
+    return r
+
+
+def _data(device, data_home, print_fn):
+    try:
+        r = bench_data(data_home)
+    except FileNotFoundError as exc:
+        print_fn(f"data: skipped ({str(exc).splitlines()[0]})")
+        return None
+    print_fn(
+        f"full MNIST load: first {r['first_s']:.2f}s "
+        f"(peak {r['first_peak_mb']:.0f} MB), "
+        f"cached {r['cached_s']:.2f}s "
+        f"(peak {r['cached_peak_mb']:.0f} MB),"
+        f" ratio {r['first_over_cached']:.1f}x"
+    )
+    return r
+
+
+def _memory(device, data_home, print_fn):
+    r = bench_memory()
+    print_fn("memory: peak resident memory of scoring one batch of 250, MB "
+             "above the process's peak before it (0: under it), by K and "
+             "hypothesis_chunk_size:")  # fmt: skip
+    for (k, chunk), mb in r["scoring_peak_mb"].items():
+        print_fn(f"  K={k:<5} chunk={str(chunk):<5} {mb:8.1f} MB")
+    growth = r["predict_growth_mb"]
+    print_fn(
+        "  predict_proba resident growth: "
+        + ", ".join(f"{n:,} rows {mb:.0f} MB" for n, mb in growth.items())
+        + f" (output alone: {max(growth) * 10 * 8 / 2**20:.0f} MB at the most)"
+    )
+    return r
+
+
+# Every benchmark by name: (device, data_home, print_fn) -> its figures, printed.
+BENCHMARKS = {
+    "inference": _inference,
+    "epoch": _epoch,
+    "attack": _attack,
+    "data": _data,
+    "memory": _memory,
+}
+
+
+def run_all(which=tuple(BENCHMARKS), device="cpu", data_home=None, print_fn=print):
+    """Run the benchmarks named in ``which`` (in registry order), printing each."""
+    unknown = set(which) - set(BENCHMARKS)
+    if unknown:
+        raise ValueError(
+            f"unknown benchmark(s) {sorted(unknown)}; choose from {list(BENCHMARKS)}"
+        )
     torch.set_num_threads(torch.get_num_threads())
     print_fn(
         f"sk_guessfirst benchmarks: device={device}, torch {torch.__version__}, "
         f"{torch.get_num_threads()} threads"
     )
     results = {}
-    if "inference" in which:
-        r = results["inference"] = bench_inference(device=device)
-        print_fn(
-            f"inference, batch {BATCH}: CNN {1e3 * r['cnn_s']:.1f} ms, "
-            f"hypothesis model {1e3 * r['hcc_s']:.1f} ms, "
-            f"naive concatenation {1e3 * r['naive_s']:.1f} ms"
-        )
-        print_fn(
-            f"  ratio hypothesis/CNN = {r['hcc_over_cnn']:.2f} (target <= 1.15), "
-            f"naive/CNN = {r['naive_over_cnn']:.2f}, naive/bias form = "
-            f"{r['naive_over_hcc']:.2f}"
-        )
-    if "epoch" in which:
-        r = results["epoch"] = bench_epoch(data_home=data_home, device=device)
-        print_fn(f"training epoch, full {r['source']}, batch {BATCH}, through fit:")
-        for m in EPOCH_MODELS:
-            target = EPOCH_TARGETS.get(m)
-            parts = ", ".join(f"{k} {v:.1f}s" for k, v in r["parts_s"][m].items())
-            print_fn(
-                f"  {m:<8} {r['epoch_s'][m]:6.1f} s  ratio/CNN {r['ratio'][m]:.2f}"
-                + (f" (target <= {target})" if target else "")
-                + f", FLOP floor {r['flop_floor'][m]:.2f}; breakdown: {parts}"
-            )
-        print_fn(
-            f"  data loading alone, one epoch: tensor slices {r['data_slices_s']:.2f}s,"
-            f" skorch's DataLoader {r['data_dataloader_s']:.2f}s "
-            f"({r['data_dataloader_s'] / r['data_slices_s']:.0f}x)"
-        )
-    if "attack" in which:
-        r = results["attack"] = bench_attack(device=device)
-        for name, v in r.items():
-            print_fn(
-                f"PGD-40 white-box, {name}: "
-                f"ART {v['art_images_per_s']:.0f} img/s, plain "
-                f"PyTorch {v['plain_images_per_s']:.0f} img/s, ART overhead "
-                f"{v['art_overhead']:.2f}x (target <= 1.3)"
-            )
-    if "data" in which:
-        try:
-            r = results["data"] = bench_data(data_home)
-        except FileNotFoundError as exc:
-            print_fn(f"data: skipped ({str(exc).splitlines()[0]})")
-        else:
-            print_fn(
-                f"full MNIST load: first {r['first_s']:.2f}s "
-                f"(peak {r['first_peak_mb']:.0f} MB), "
-                f"cached {r['cached_s']:.2f}s "
-                f"(peak {r['cached_peak_mb']:.0f} MB),"
-                f" ratio {r['first_over_cached']:.1f}x"
-            )
-    if "memory" in which:
-        r = results["memory"] = bench_memory()
-        print_fn("memory: peak resident memory of scoring one batch of 250, MB "
-                 "above the process's peak before it (0: under it), by K and "
-                 "hypothesis_chunk_size:")  # fmt: skip
-        for (k, chunk), mb in r["scoring_peak_mb"].items():
-            print_fn(f"  K={k:<5} chunk={str(chunk):<5} {mb:8.1f} MB")
-        growth = r["predict_growth_mb"]
-        print_fn(
-            "  predict_proba resident growth: "
-            + ", ".join(f"{n:,} rows {mb:.0f} MB" for n, mb in growth.items())
-            + f" (output alone: {max(growth) * 10 * 8 / 2**20:.0f} MB at the most)"
-        )
+    for name, bench in BENCHMARKS.items():
+        if name in which:
+            r = bench(device, data_home, print_fn)
+            if r is not None:
+                results[name] = r
     return results

@@ -92,8 +92,47 @@ def _device(text):
     return text
 
 
+def _common_options():
+    """The options reproduce and tune share, in one parent parser."""
+    from .datasets import DATASETS
+
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dataset",
+        choices=list(DATASETS),
+        default="digits",
+        help="default: digits, embedded in scikit-learn (no files needed)",
+    )
+    common.add_argument(
+        "--n-train",
+        type=_positive_int,
+        default=None,
+        help="train on a random subset of this size (default: the whole training set)",
+    )
+    common.add_argument(
+        "--seed", type=_seed, default=0, help="seed of every model, split and attack"
+    )
+    common.add_argument(
+        "--device",
+        type=_device,
+        default="auto",
+        help="auto (CUDA when available), cpu, cuda or cuda:N",
+    )
+    common.add_argument(
+        "--data-home", default=None, help="folder holding the IDX files"
+    )
+    common.add_argument(
+        "--out",
+        default=None,
+        help="output folder (default: results/<dataset>, results/<dataset>-tune)",
+    )
+    return common
+
+
 def build_parser():
     from . import __version__
+    from .adversarial import VIEWS
+    from .benchmarks import BENCHMARKS
     from .reproduce import BUDGETS, MODELS, PROTOCOL
 
     parser = argparse.ArgumentParser(
@@ -105,9 +144,11 @@ def build_parser():
         "--version", action="version", version=f"%(prog)s {__version__}"
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    common = _common_options()
 
     rep = sub.add_parser(
         "reproduce",
+        parents=[common],
         help="train the paper's six models and a substitute, attack them, write tables "
         "and plots (resumable)",
         description="Train CNN, VIB, C-DV, C-JS, C-DV-IE, C-JS-IE and a LeNet-5 "
@@ -117,12 +158,7 @@ def build_parser():
         "Stopped at any moment, the same command resumes from the last complete "
         "epoch and evaluation cell.",
     )
-    rep.add_argument(
-        "--dataset",
-        choices=("digits", "mnist", "fashion-mnist"),
-        default="digits",
-        help="default: digits, embedded in scikit-learn (no files needed)",
-    )
+    rep.set_defaults(func=_reproduce_command)
     rep.add_argument(
         "--budget",
         choices=sorted(BUDGETS),
@@ -144,21 +180,6 @@ def build_parser():
         help="test images attacked (default: the budget's)",
     )
     rep.add_argument(
-        "--n-train",
-        type=_positive_int,
-        default=None,
-        help="train on a random subset of this size (default: the whole training set)",
-    )
-    rep.add_argument(
-        "--device",
-        type=_device,
-        default="auto",
-        help="auto (CUDA when available), cpu, cuda or cuda:N",
-    )
-    rep.add_argument(
-        "--seed", type=_seed, default=0, help="seed of every model and attack"
-    )
-    rep.add_argument(
         "--ie-lambda",
         type=_ie_lambda,
         default=0.01,
@@ -173,10 +194,6 @@ def build_parser():
     rep.add_argument(
         "--batch-size", type=_positive_int, default=250, help="training batch (250)"
     )
-    rep.add_argument(
-        "--out", default=None, help="output folder (default: results/<dataset>)"
-    )
-    rep.add_argument("--data-home", default=None, help="folder holding the IDX files")
     rep.add_argument(
         "--download",
         action="store_true",
@@ -216,13 +233,15 @@ def build_parser():
         help="keep a copy of every model at these epochs (e.g. 3 10 25) and plot "
         "clean, white-box and black-box accuracy against training length",
     )
+    other_views = [name for name in VIEWS if name != "scores"]
     rep.add_argument(
         "--views",
         nargs="+",
         default=(),
-        choices=["activated", "sigmoid", "clipped-log-proba"],
+        choices=other_views,
         help="rerun the white-box FGSM/PGD rows with the attacker handed these "
-        "views instead of the raw scores, and flag views that mask gradients",
+        "views instead of the raw scores, and flag views that mask gradients: "
+        + "; ".join(f"{name}: {VIEWS[name].summary}" for name in other_views),
     )
     rep.add_argument(
         "--no-curves", action="store_true", help="skip the minimal-perturbation curves"
@@ -236,6 +255,7 @@ def build_parser():
 
     tune = sub.add_parser(
         "tune",
+        parents=[common],
         help="choose ie_lambda and sigma of the IE regulariser by grid search",
         description="GridSearchCV over ie_lambda x sigma for C-DV-IE and C-JS-IE, "
         "scored by clean accuracy and white-box PGD (worst over cross-entropy and "
@@ -244,18 +264,7 @@ def build_parser():
         "is within 1 point of the best. Writes tune.csv, tune.json and the table "
         "(tune.md, tune.rst) to --out.",
     )
-    tune.add_argument(
-        "--dataset",
-        choices=("digits", "mnist", "fashion-mnist"),
-        default="digits",
-        help="default: digits",
-    )
-    tune.add_argument(
-        "--n-train",
-        type=_positive_int,
-        default=None,
-        help="random training subset searched on (default: all)",
-    )
+    tune.set_defaults(func=_tune_command)
     tune.add_argument(
         "--epochs",
         type=_positive_int,
@@ -300,17 +309,14 @@ def build_parser():
         default=20,
         help="PGD iterations of the scoring attack (default 20)",
     )
-    tune.add_argument("--seed", type=_seed, default=0)
-    tune.add_argument("--device", type=_device, default="auto")
-    tune.add_argument("--data-home", default=None, help="folder holding the IDX files")
-    tune.add_argument("--out", default=None, help="default: results/<dataset>-tune")
 
     bench = sub.add_parser("bench", help="performance benchmarks (prints ratios)")
+    bench.set_defaults(func=_bench_command)
     bench.add_argument(
         "--which",
         nargs="+",
-        default=["inference", "epoch", "attack", "data", "memory"],
-        choices=["inference", "epoch", "attack", "data", "memory"],
+        default=list(BENCHMARKS),
+        choices=list(BENCHMARKS),
         help="which benchmarks to run (default: all)",
     )
     bench.add_argument(
@@ -345,16 +351,12 @@ def _settings(args):
 
 
 def _tune(args, out):
-    from .reproduce import Settings, _load
+    from .datasets import load_experiment_data
     from .reproduce._tune import tune_ie
 
-    settings = Settings(
-        dataset=args.dataset,
-        n_train=args.n_train,
-        seed=args.seed,
-        data_home=args.data_home,
+    X, y, _, _ = load_experiment_data(
+        args.dataset, n_train=args.n_train, seed=args.seed, data_home=args.data_home
     )
-    X, y, _, _ = _load(settings, download=False)
     winner = tune_ie(
         X,
         y,
@@ -391,28 +393,51 @@ def main(argv=None):
                 f"--device {args.device}: no CUDA device is available here (use auto "
                 "or cpu)"
             )
-    if args.command == "reproduce":
-        try:  # options that contradict each other are usage errors, like bad ones
-            _settings(args).resolved()
-        except ValueError as exc:
-            parser.error(str(exc))
-    if args.command == "bench":
-        from ._base import resolve_device
-        from .benchmarks import run_all
+    return args.func(args, parser)
 
-        run_all(
-            tuple(args.which),
-            device=resolve_device(args.device),
-            data_home=args.data_home,
-        )
-        return 0
 
-    out = args.out or f"results/{args.dataset}" + (
-        "-tune" if args.command == "tune" else ""
+def _bench_command(args, parser):
+    from ._base import resolve_device
+    from .benchmarks import run_all
+
+    run_all(
+        tuple(args.which), device=resolve_device(args.device), data_home=args.data_home
     )
+    return 0
+
+
+def _reproduce_command(args, parser):
+    from .reproduce import reproduce
+
+    settings = _settings(args)
+    try:  # options that contradict each other are usage errors, like bad ones
+        settings.resolved()
+    except ValueError as exc:
+        parser.error(str(exc))
+    out = args.out or f"results/{args.dataset}"
+    return _resumable(
+        out,
+        lambda: reproduce(
+            settings,
+            out,
+            force=args.force,
+            verbose=0 if args.quiet else 1,
+            download=args.download,
+            mirrors=args.mirror,
+        ),
+    )
+
+
+def _tune_command(args, parser):
+    out = args.out or f"results/{args.dataset}-tune"
+    return _resumable(out, lambda: _tune(args, out))
+
+
+def _resumable(out, work):
+    """Run ``work``; a stop (Ctrl-C, SIGTERM) or a bad input is one clear line."""
     try:
         with _sigterm_as_interrupt():
-            return _run(args, out)
+            work()
     except KeyboardInterrupt as exc:
         how = "terminated" if isinstance(exc, Terminated) else "interrupted"
         print(
@@ -421,23 +446,6 @@ def main(argv=None):
             file=sys.stderr,
         )
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-
-
-def _run(args, out):
-    from .reproduce import reproduce
-
-    try:
-        if args.command == "tune":
-            _tune(args, out)
-        else:
-            reproduce(
-                _settings(args),
-                out,
-                force=args.force,
-                verbose=0 if args.quiet else 1,
-                download=args.download,
-                mirrors=args.mirror,
-            )
     except FileNotFoundError as exc:
         code = _error(exc)
         if "--download" not in str(exc):

@@ -10,7 +10,10 @@ broadcastly with all samples").
 
 See the paper (Zhu, An & Niu, arXiv 2001.03311, Eq. 1-6), the user guide and
 Nowozin et al. (2016), Table 2, for the f-divergence conjugate table
-reproduced in :data:`F_DIVERGENCES`.
+reproduced in :data:`F_DIVERGENCES`. Each objective is one
+:class:`Objective` record in :data:`REGISTRY` that carries its loss, its
+output activation and its probability link; nothing else in the package asks
+which objective it holds.
 """
 
 from __future__ import annotations
@@ -111,6 +114,91 @@ def f_divergence_loss(
     return -(joint - fd.fstar_g(scores).mean())
 
 
+def _softmax(scores: Tensor) -> Tensor:
+    return torch.softmax(scores, dim=1)
+
+
+def _pearson_proba(scores: Tensor) -> Tensor:
+    # the optimal critic is 2(r - 1): r = max(0, 1 + v/2), normalised
+    # (uniform where every ratio is clipped to zero)
+    r = torch.clamp(1.0 + scores / 2.0, min=0.0)
+    total = r.sum(dim=1, keepdim=True)
+    uniform = torch.full_like(r, 1.0 / r.shape[1])
+    return torch.where(total > 0, r / total.clamp_min(1e-30), uniform)
+
+
+@dataclass(frozen=True)
+class Objective:
+    """One training objective and everything that follows from it.
+
+    Attributes
+    ----------
+    name : str
+        The estimators' ``objective=`` value.
+    loss : callable
+        ``(scores, y, weight) -> `` minus the bound on the batch.
+    activation : callable
+        ``v -> g(v)``, the output activation of the bound (identity for the
+        KL bounds DV and energy).
+    proba : callable
+        ``scores -> p(k | x)``, through the density-ratio link.
+    """
+
+    name: str
+    loss: Callable[[Tensor, Tensor, Tensor | None], Tensor]
+    activation: Callable[[Tensor], Tensor]
+    proba: Callable[[Tensor], Tensor]
+
+
+def _f_objective(name: str) -> Objective:
+    fd = F_DIVERGENCES[name]
+    log_ratio = fd.log_ratio
+
+    def loss(scores: Tensor, y: Tensor, weight: Tensor | None = None) -> Tensor:
+        return f_divergence_loss(scores, y, name, weight)
+
+    def proba(scores: Tensor) -> Tensor:
+        if log_ratio is None:
+            return _pearson_proba(scores)
+        return torch.softmax(log_ratio(scores), dim=1)
+
+    return Objective(name, loss, fd.g, proba)
+
+
+def _identity(v: Tensor) -> Tensor:
+    return v
+
+
+REGISTRY: dict[str, Objective] = {
+    "dv": Objective("dv", dv_loss, _identity, _softmax),
+    "js": _f_objective("js"),
+    "energy": Objective("energy", energy_loss, _identity, _softmax),
+    **{name: _f_objective(name) for name in ("kl", "rkl", "pearson", "hellinger")},
+    "gan": _f_objective("gan"),
+}
+OBJECTIVES = tuple(REGISTRY)
+
+
+# The package's baselines (CNN, LeNet-5, VIB) output logits: their
+# "objective" is cross-entropy, whose probabilities are the softmax.
+def _cross_entropy(scores: Tensor, y: Tensor, weight: Tensor | None = None) -> Tensor:
+    return F.cross_entropy(scores, y, weight=weight)
+
+
+LOGITS = Objective("logits", _cross_entropy, _identity, _softmax)
+
+
+def get_objective(objective: str | None) -> Objective:
+    """The record of ``objective`` (None: a baseline's logits)."""
+    if objective is None:
+        return LOGITS
+    if objective not in REGISTRY:
+        raise ValueError(
+            f"unknown objective {objective!r}; choose one of {list(REGISTRY)}"
+        )
+    return REGISTRY[objective]
+
+
 def objective_loss(
     scores: Tensor, y: Tensor, objective: str, weight: Tensor | None = None
 ) -> Tensor:
@@ -143,14 +231,7 @@ def objective_loss(
     >>> float(objective_loss(s, torch.tensor([0, 1]), "energy")) < 0
     True
     """
-    if objective == "dv":
-        return dv_loss(scores, y, weight)
-    if objective == "energy":
-        return energy_loss(scores, y, weight)
-    return f_divergence_loss(scores, y, objective, weight)
-
-
-OBJECTIVES = ("dv", "js", "energy", "kl", "rkl", "pearson", "hellinger", "gan")
+    return get_objective(objective).loss(scores, y, weight)
 
 
 def predict_proba_from_scores(scores: Tensor, objective: str) -> Tensor:
@@ -160,15 +241,31 @@ def predict_proba_from_scores(scores: Tensor, objective: str) -> Tensor:
     ``p(k|x) = r(x, k) / sum_j r(x, j)``: a softmax of log r. For Pearson
     chi^2 the optimal critic is ``2(r - 1)``, so ``r = max(0, 1 + v/2)``
     normalised (uniform where every ratio is clipped to zero).
+
+    Parameters
+    ----------
+    scores : Tensor of shape (B, K)
+        Hypothesis scores.
+    objective : str
+        One of :data:`OBJECTIVES`.
+
+    Returns
+    -------
+    proba : Tensor of shape (B, K)
     """
-    if objective == "pearson":
-        r = torch.clamp(1.0 + scores / 2.0, min=0.0)
-        total = r.sum(dim=1, keepdim=True)
-        uniform = torch.full_like(r, 1.0 / r.shape[1])
-        return torch.where(total > 0, r / total.clamp_min(1e-30), uniform)
-    if objective in ("dv", "energy"):
-        return torch.softmax(scores, dim=1)
-    log_ratio = F_DIVERGENCES[objective].log_ratio
-    if log_ratio is None:  # no closed form: not one of OBJECTIVES' entries
-        raise ValueError(f"objective {objective!r} has no density-ratio link")
-    return torch.softmax(log_ratio(scores), dim=1)
+    return get_objective(objective).proba(scores)
+
+
+__all__ = [
+    "F_DIVERGENCES",
+    "OBJECTIVES",
+    "REGISTRY",
+    "FDivergence",
+    "Objective",
+    "dv_loss",
+    "energy_loss",
+    "f_divergence_loss",
+    "get_objective",
+    "objective_loss",
+    "predict_proba_from_scores",
+]

@@ -8,29 +8,21 @@ from typing import Any
 import numpy as np
 import torch
 from art.estimators.classification import PyTorchClassifier
-from torch import nn
 
 from ._model import (
-    LOSSES,
-    MarginLoss,
     attacked_function,
     check_clip_values,
+    check_loss_name,
     device_of,
     resolve_target,
 )
-
-
-def _loss_module(loss):
-    if loss not in LOSSES:
-        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
-    return nn.CrossEntropyLoss() if loss == "ce" else MarginLoss()
 
 
 def to_art(
     estimator: Any,
     *,
     clip_values: tuple[float, float] = (0.0, 1.0),
-    loss: str | None = "ce",
+    loss: str = "ce",
     view: str = "scores",
     eot_samples: int = 0,
     **art_kwargs,
@@ -93,7 +85,7 @@ def to_art(
     module = attacked_function(target, view=view, eot_samples=eot_samples)
     return PyTorchClassifier(
         model=module,
-        loss=_loss_module(loss),
+        loss=check_loss_name(loss).module(),
         input_shape=target.input_shape,
         nb_classes=len(target.classes_),
         clip_values=(lo, hi),

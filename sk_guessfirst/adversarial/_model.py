@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,38 +24,51 @@ from sklearn.utils.validation import check_is_fitted
 from torch import Tensor, nn
 
 from .._base import GuessFirstNet, resolve_device
-from ..objectives import F_DIVERGENCES, predict_proba_from_scores
+from ..objectives import Objective, get_objective
 
-# What the attacker is handed (issue "attacker's view"); each maps the raw
-# scores V of a fitted net to the K outputs the attack's loss is applied to.
-VIEWS = {
-    "scores": "the raw scores V (hypothesis scores or logits): the honest default",
-    "activated": "g(V), the objective's output activation (identity for dv, "
-    "energy and the baselines)",
-    "sigmoid": "sigmoid(V)",
-    "clipped-log-proba": "log of p(k|x) clipped to [1e-7, 1] (what a Keras-style "
-    "cross-entropy on probabilities differentiates)",
-}
+
+@dataclass(frozen=True)
+class View:
+    """What the attacker is handed: the K outputs an attack's loss is applied
+    to, as a function ``apply(scores, objective)`` of the raw scores V of a
+    fitted net and its :class:`~sk_guessfirst.objectives.Objective`."""
+
+    name: str
+    summary: str
+    apply: Callable[[Tensor, Objective], Tensor]
+
+
 PROBA_FLOOR = 1e-7
 
+VIEWS: dict[str, View] = {
+    v.name: v
+    for v in (
+        View(
+            "scores",
+            "the raw scores V (hypothesis scores or logits): the honest default",
+            lambda scores, objective: scores,
+        ),
+        View(
+            "activated",
+            "g(V), the objective's output activation (identity for dv, energy and "
+            "the baselines)",
+            lambda scores, objective: objective.activation(scores),
+        ),
+        View("sigmoid", "sigmoid(V)", lambda scores, objective: torch.sigmoid(scores)),
+        View(
+            "clipped-log-proba",
+            "log of p(k|x) clipped to [1e-7, 1] (what a Keras-style cross-entropy on "
+            "probabilities differentiates)",
+            lambda scores, objective: torch.log(
+                objective.proba(scores).clamp(PROBA_FLOOR, 1.0)
+            ),
+        ),
+    )
+}
 
-def _objective(net):
-    return getattr(net, "objective", None)
 
-
-def _apply_view(scores: Tensor, view: str, objective) -> Tensor:
-    if view == "scores":
-        return scores
-    if view == "activated":
-        fd = F_DIVERGENCES.get(objective)
-        return scores if fd is None else fd.g(scores)
-    if view == "sigmoid":
-        return torch.sigmoid(scores)
-    if objective is None or objective in ("dv", "energy"):
-        proba = torch.softmax(scores, dim=1)
-    else:
-        proba = predict_proba_from_scores(scores, objective)
-    return torch.log(proba.clamp(PROBA_FLOOR, 1.0))
+def _objective(net) -> str | None:
+    return getattr(net, "objective", None)  # None: a baseline's logits
 
 
 class Affine(nn.Module):
@@ -170,7 +184,8 @@ class AttackedFunction(nn.Module):
     def __init__(self, module, view="scores", objective=None, transform=None, eot=0):
         super().__init__()
         self.module = module
-        self.view = view
+        # names, looked up per call: the module pickles like any other
+        self.view = check_view(view)
         self.objective = objective
         self.transform = transform
         self.eot = eot
@@ -188,7 +203,7 @@ class AttackedFunction(nn.Module):
             scores = self.module(x, n_samples=self.eot)
         else:
             scores = self.module(x)
-        return _apply_view(scores, self.view, self.objective)
+        return VIEWS[self.view].apply(scores, get_objective(self.objective))
 
 
 def check_view(view):
@@ -257,10 +272,36 @@ class MarginLoss(nn.Module):
         return (others.max(1).values - true).mean()
 
 
-LOSSES = {
-    "ce": "cross-entropy on the K outputs (softmax over hypotheses)",
-    "margin": "Carlini-Wagner margin max_{j != y} o_j - o_y on the K outputs",
+@dataclass(frozen=True)
+class Loss:
+    """A loss an attack maximises on the K outputs, as a torch module."""
+
+    name: str
+    summary: str
+    module: Callable[[], nn.Module]
+
+
+LOSSES: dict[str, Loss] = {
+    loss.name: loss
+    for loss in (
+        Loss(
+            "ce",
+            "cross-entropy on the K outputs (softmax over hypotheses)",
+            nn.CrossEntropyLoss,
+        ),
+        Loss(
+            "margin",
+            "Carlini-Wagner margin max_{j != y} o_j - o_y on the K outputs",
+            MarginLoss,
+        ),
+    )
 }
+
+
+def check_loss_name(loss: str) -> Loss:
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)}, got {loss!r}")
+    return LOSSES[loss]
 
 
 def norms(delta, norm):

@@ -7,21 +7,25 @@ folder that holds them, or download them with ``download=True``.
 
 from ._idx import md5_of_content, read_idx
 from ._loaders import (
+    DATASETS,
     ENV_VAR,
     FASHION_MNIST,
     MNIST,
     load_dataset,
     load_digits,
+    load_experiment_data,
     load_fashion_mnist,
     load_mnist,
 )
 
 __all__ = [
+    "DATASETS",
     "ENV_VAR",
     "FASHION_MNIST",
     "MNIST",
     "load_dataset",
     "load_digits",
+    "load_experiment_data",
     "load_fashion_mnist",
     "load_mnist",
     "md5_of_content",

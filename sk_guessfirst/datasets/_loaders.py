@@ -413,28 +413,80 @@ def load_dataset(
     return X, y
 
 
+def _digits(subset, data_home, download, mirrors):
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    if subset == "all":
+        return X, y
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    return (X_tr, y_tr) if subset == "train" else (X_te, y_te)
+
+
+def _idx_files(loader):
+    def load(subset, data_home, download, mirrors):
+        return loader(
+            subset=subset,
+            data_home=data_home,
+            download=download,
+            return_X_y=True,
+            mirrors=mirrors,
+        )
+
+    return load
+
+
+# Every data set by name, with its flat loader: the command line's choices.
+DATASETS = {
+    "digits": _digits,
+    "mnist": _idx_files(load_mnist),
+    "fashion-mnist": _idx_files(load_fashion_mnist),
+}
+
+
 def _load_flat(name, subset, data_home, download, mirrors):
     if subset not in SUBSETS:
         raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
-    if name == "digits":
-        from sklearn.model_selection import train_test_split
+    if name not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {list(DATASETS)}")
+    return DATASETS[name](subset, data_home, download, mirrors)
 
-        X, y = load_digits(return_X_y=True)
-        if subset == "all":
-            return X, y
-        X_tr, X_te, y_tr, y_te = train_test_split(
-            X, y, test_size=0.3, stratify=y, random_state=0
-        )
-        return (X_tr, y_tr) if subset == "train" else (X_te, y_te)
-    loaders = {"mnist": load_mnist, "fashion-mnist": load_fashion_mnist}
-    if name not in loaders:
-        raise ValueError(
-            f"unknown dataset {name!r}; choose 'digits', 'mnist' or 'fashion-mnist'"
-        )
-    return loaders[name](
-        subset=subset,
-        data_home=data_home,
-        download=download,
-        return_X_y=True,
-        mirrors=mirrors,
-    )
+
+def load_experiment_data(
+    name: str,
+    *,
+    n_train: int | None = None,
+    seed: int = 0,
+    data_home=None,
+    download: bool = False,
+    mirrors=None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The training images (or a seeded random ``n_train`` of them) and the
+    test images in a seeded order, as ``reproduce`` and ``tune`` use them.
+
+    Parameters
+    ----------
+    name : {"digits", "mnist", "fashion-mnist"}
+        The data set.
+    n_train : int or None, default=None
+        Train on a random subset of this size (None: all).
+    seed : int, default=0
+        Seeds the subset (``seed``) and the test order (``seed + 1``).
+    data_home, download, mirrors
+        As in :func:`load_mnist` (ignored for "digits").
+
+    Returns
+    -------
+    X, y, X_test, y_test : ndarrays
+        Images as (n, H, W) float32 in [0, 1], labels int64.
+    """
+    where = dict(data_home=data_home, download=download, mirrors=mirrors)
+    X, y = load_dataset(name, subset="train", images=True, **where)
+    Xt, yt = load_dataset(name, subset="test", images=True, **where)
+    if n_train and n_train < len(X):
+        keep = np.random.RandomState(seed).permutation(len(X))[:n_train]
+        X, y = X[keep], y[keep]
+    order = np.random.RandomState(seed + 1).permutation(len(Xt))
+    return X, y, Xt[order], yt[order]

@@ -39,7 +39,7 @@ from ..adversarial import (
     worst_case,
 )
 from ..checkpoint import checkpoint_epochs, data_fingerprint
-from ..datasets import load_dataset
+from ..datasets import load_experiment_data
 from . import _studies, _tables
 from ._plan import BUDGETS, CURVES, MODELS, PROTOCOL, REPORT_EPS, SUBSTITUTE
 from ._run import RunDirectory, Trained, cell_seed, table_cell
@@ -177,17 +177,14 @@ class _Progress:
 
 def _load(settings, download, mirrors=None):
     """Training set (or its n_train subset), and the test set in a seeded order."""
-    where = dict(data_home=settings.data_home, download=download, mirrors=mirrors)
-    # images are said, not guessed: (n, H, W)
-    X, y = load_dataset(settings.dataset, subset="train", images=True, **where)
-    Xt, yt = load_dataset(settings.dataset, subset="test", images=True, **where)
-    if settings.n_train and settings.n_train < len(X):
-        keep = np.random.RandomState(settings.seed).permutation(len(X))[
-            : settings.n_train
-        ]
-        X, y = X[keep], y[keep]
-    order = np.random.RandomState(settings.seed + 1).permutation(len(Xt))
-    return X, y, Xt[order], yt[order]
+    return load_experiment_data(
+        settings.dataset,
+        n_train=settings.n_train,
+        seed=settings.seed,
+        data_home=settings.data_home,
+        download=download,
+        mirrors=mirrors,
+    )
 
 
 def _data_key(settings, X, y, Xe, ye):
