@@ -339,30 +339,7 @@ def test_module_entry_point_and_bench():
 
 
 @pytest.mark.slow
-def test_training_length_and_attacker_views(tmp_path, monkeypatch):
-    import sk_guessfirst.reproduce as reproduce_module
-    from sk_guessfirst.reproduce import _studies
-
-    starts = {}  # (model's attack, view) -> random_state of the white-box runs
-    length_runs = []  # the length study's own attacks
-
-    def recording(module, keep):
-        real = module.evaluate_attack
-
-        def evaluate_attack(estimator, X, y, **kw):
-            if module is _studies and "view" not in kw:
-                length_runs.append(kw["mode"])
-            if keep(kw):
-                view = kw.get("view", "scores")
-                starts[id(estimator), kw["attack"], kw["eps"], view] = kw[
-                    "random_state"
-                ]
-            return real(estimator, X, y, **kw)
-
-        monkeypatch.setattr(module, "evaluate_attack", evaluate_attack)
-
-    recording(reproduce_module, keep=lambda kw: True)  # the table's white-box cells
-    recording(_studies, keep=lambda kw: "view" in kw)  # the views, not the length study
+def test_training_length_and_attacker_views(tmp_path):
     out = tmp_path / "run"
     args = ["reproduce", "--n-train", "200", "--epochs", "2", "--keep-epochs", "1",
             "--n-eval", "20", "--device", "cpu", "--attacks", "fgsm", "pgd",
@@ -381,8 +358,9 @@ def test_training_length_and_attacker_views(tmp_path, monkeypatch):
     )
     # ... and its attacked points are the table's PGD cells themselves (the
     # same random starts, the same transfer), not a second run of the attack:
-    # the study attacks the kept epoch alone (2 models, 2 modes)
-    assert sorted(length_runs) == ["black-box"] * 2 + ["white-box"] * 2
+    # the study stores cells of the kept epoch alone (2 models x 2 modes)
+    stored = sorted(p.parent.name.split("-e")[1][0] for p in out.rglob("length-*.npz"))
+    assert stored == ["1"] * 4
     for column, mode in ((4, "white-box"), (5, "black-box")):
         cell = next(
             r
@@ -394,7 +372,8 @@ def test_training_length_and_attacker_views(tmp_path, monkeypatch):
     views = (out / "views.md").read_text()
     assert "| sigmoid | PGD | 0.15 |" in views and "input gradients" in views
     # the CNN's "activated" view is its raw scores: with the table's random
-    # starts (common random numbers) its PGD result is the table's, none hidden
+    # starts (common random numbers, tests/test_reproduce_cells.py) its PGD
+    # result is the table's, none hidden
     pgd = next(
         r
         for r in _table(out)
@@ -405,11 +384,7 @@ def test_training_length_and_attacker_views(tmp_path, monkeypatch):
         ln for ln in views.splitlines() if ln.startswith("| activated | PGD | 0.15")
     )
     assert row.split("|")[4].strip() == f"{float(pgd['accuracy']):.1f} (0.0)"
-    # common random numbers: every view's attack starts where the table's did
-    raw = {k[:3]: v for k, v in starts.items() if k[3] == "scores"}
-    paired = [(k, v) for k, v in starts.items() if k[3] != "scores"]
-    assert len(paired) == 2 * 2 * len(_studies.VIEW_ROWS)  # 2 models, 2 views
-    assert all(v == raw[k[:3]] for k, v in paired)
+    assert len(list(out.rglob("view-*-white-box-*.npz"))) == 2 * 2 * 4  # 2 x 2 x rows
     assert (out / "training_length.png").is_file()
     assert ".. csv-table::" in (out / "views.rst").read_text()
 

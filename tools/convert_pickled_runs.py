@@ -29,6 +29,7 @@ from pathlib import Path
 import joblib
 
 import sk_guessfirst.reproduce as rep
+from sk_guessfirst.reproduce._cells import Crafted
 from sk_guessfirst._plaindata import dump
 from sk_guessfirst.checkpoint import training_params
 from sk_guessfirst.reproduce import Settings, _data_key, _load
@@ -105,7 +106,7 @@ def main(argv=None):
     if not files:
         sys.exit(f"no pickled cells under {old}")
     _committed(files, repo)
-    rep._Crafted = rep.Crafted  # the old name of the craft cells' class
+    rep._Crafted = rep.Crafted = Crafted  # where the pickles name the class
     for path in files:
         model = models[path.parent.name]
         cell = path.stem

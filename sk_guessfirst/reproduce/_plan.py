@@ -102,6 +102,13 @@ CURVES = {
     "ddn": ("white-box",),
 }
 REPORT_EPS = (0.15, 0.30)
+# The training-length study's fixed cheap attack.
+LENGTH_ATTACK = ("pgd", 0.15)
+# The paper's white-box rows, rerun under each attacker's view.
+VIEW_ROWS = (("fgsm", 0.15), ("fgsm", 0.30), ("pgd", 0.15), ("pgd", 0.30))
+# A view masks gradients when more of the examples the raw scores' attack
+# breaks survive its attack than this share.
+MASKING_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,6 @@ import json
 import os
 import platform
 import shutil
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -291,16 +290,6 @@ class Trained:
         snapshot = copy.copy(self)
         snapshot.epochs, snapshot._fit, snapshot._fitted = epoch, fit, None
         return snapshot
-
-
-def table_cell(mode, attack, eps):
-    """The name of a table cell; also what the studies pair their runs with."""
-    return f"{mode}-{attack}-{eps}"
-
-
-def cell_seed(seed, *parts):
-    """A per-cell seed: the same cell always sees the same random starts."""
-    return (zlib.crc32("|".join(map(str, (seed, *parts))).encode()) + seed) % 2**31
 
 
 def short_hash(obj) -> str:

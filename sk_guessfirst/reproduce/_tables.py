@@ -7,7 +7,7 @@ import io
 from dataclasses import dataclass
 
 from ..adversarial import ATTACKS
-from ._plan import paper_value
+from ._plan import MASKING_TOLERANCE, VIEW_ROWS, paper_value
 
 MODE_WORD = {"white-box": "white", "black-box": "black", "": ""}
 
@@ -152,3 +152,87 @@ def csv_text(settings, models, rows):
                     w.writerow([row.attack, row.mode, row.eps, loss, m,
                                 f"{100 * acc:.2f}", "", ""])  # fmt: skip
     return f.getvalue()
+
+
+def table_rows(names, results, cells):
+    """The table: clean accuracy, each cell's row, and per (mode, norm, eps)
+    the per-example worst case over the attacks of that norm. ``results``
+    maps a model name to its ModelResults; ``cells`` are the table cells in
+    order."""
+    clean = {n: results[n].clean for n in names}
+    rows = [Row("clean", "", 0.0, {n: float(clean[n].mean()) for n in names}, {}, {})]
+    worst = {}  # (mode, norm, eps) -> model -> mask
+    for cell in cells:
+        per = {n: results[n].table[cell] for n in names}
+        rows.append(
+            Row(
+                cell.attack,
+                cell.mode,
+                cell.eps,
+                {n: r.accuracy for n, r in per.items()},
+                {n: r.accuracy_by_loss() for n, r in per.items()},
+                {n: r.seconds for n, r in per.items()},
+            )
+        )
+        key = (cell.mode, ATTACKS[cell.attack].norm_name, cell.eps)
+        masks = worst.setdefault(key, {n: clean[n].copy() for n in names})
+        for n, r in per.items():
+            masks[n] &= r.worst
+    for (mode, norm, eps), masks in worst.items():
+        rows.append(
+            Row(
+                f"worst {norm}",
+                mode,
+                eps,
+                {n: float(m.mean()) for n, m in masks.items()},
+                {},
+                {},
+            )
+        )
+    return rows
+
+
+def training_length_markdown(curve):
+    lines = [
+        "| model | epochs | clean | white-box | black-box |",
+        "|---|---|---|---|---|",
+    ]
+    for name, points in curve.items():
+        for epoch in sorted(points):
+            p = points[epoch]
+            lines.append(
+                f"| {name} | {epoch} | {100 * p['clean']:.1f} | "
+                f"{100 * p['white-box']:.1f} | {100 * p['black-box']:.1f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def views_markdown(table, views, names):
+    lines = [
+        "White-box robust accuracy (%) when the attacker is handed each view; in "
+        "brackets, the share of examples (%) that the raw-score attack breaks but "
+        "the view's attack does not. FLAG: the view masks gradients (that share "
+        f"above {100 * MASKING_TOLERANCE:.0f}%, or more than 5% all-zero input "
+        "gradients, or NaN).",
+        "",
+        "| view | attack | eps | " + " | ".join(names) + " |",
+        "|" + "---|" * (len(names) + 3),
+    ]
+    for view in views:
+        for attack, eps in VIEW_ROWS:
+            cells = []
+            for name in names:
+                acc, hidden = table[name][view, attack, eps]
+                flag = " FLAG" if hidden > MASKING_TOLERANCE else ""
+                cells.append(f"{100 * acc:.1f} ({100 * hidden:.1f}){flag}")
+            label = ATTACKS[attack].label
+            lines.append(
+                f"| {view} | {label} | {eps:.2f} | " + " | ".join(cells) + " |"
+            )
+        cells = []
+        for name in names:
+            zero, nan = table[name][view, "gradients"]
+            flag = " FLAG" if zero > 0.05 or nan else ""
+            cells.append(f"{100 * zero:.1f}% zero{' NaN' if nan else ''}{flag}")
+        lines.append(f"| {view} | input gradients | | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,261 @@
+"""An experiment: one run folder, its data and settings, and the cells of each model.
+
+:class:`Experiment` knows which cells a model has (the protocol's table
+cells, curves, reports, the training-length and attacker's-view studies),
+evaluates a cell through the run folder (stored, or computed and stored) and
+returns one model's results as a :class:`ModelResults`. The substitute and
+its black-box crafts are shared by every model's cells.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import clone
+
+from ..adversarial import ATTACKS
+from ..checkpoint import checkpoint_epochs, load_checkpoint, snapshot_path
+from ._cells import (
+    Cell,
+    Clean,
+    Craft,
+    CurveCell,
+    GradientCell,
+    LengthCell,
+    ReportCell,
+    TableCell,
+    ViewCell,
+)
+from ._plan import (
+    BUDGETS,
+    CURVES,
+    LENGTH_ATTACK,
+    PROTOCOL,
+    REPORT_EPS,
+    SUBSTITUTE,
+    VIEW_ROWS,
+    ModelSpec,
+)
+from ._progress import EpochProgress, Progress
+from ._run import RunDirectory, Trained
+
+MODES = ("white-box", "black-box")
+
+
+@dataclass
+class ModelResults:
+    """Everything evaluated for one model."""
+
+    clean: np.ndarray  # bool per attacked image
+    table: dict = field(default_factory=dict)  # TableCell -> AttackResult
+    curves: dict = field(default_factory=dict)  # (attack, mode) -> RobustnessCurve
+    reports: dict = field(default_factory=dict)  # eps -> RobustnessReport
+    length: dict = field(default_factory=dict)  # epoch -> {"clean", modes...}
+    views: dict = field(default_factory=dict)  # (view, attack, eps) -> (acc, hidden)
+
+
+class Experiment:
+    """The paper's experiment on one data set, in one run folder.
+
+    Parameters
+    ----------
+    run : RunDirectory
+        Where cells and checkpoints are stored.
+    settings : Settings
+        Resolved.
+    X, y : ndarray
+        Training images and labels.
+    X_eval, y_eval : ndarray
+        The attacked test images and labels.
+    log : callable
+        Progress lines.
+    """
+
+    def __init__(self, run: RunDirectory, settings, X, y, X_eval, y_eval, log):
+        self.run, self.settings, self.log = run, settings, log
+        self.budget = BUDGETS[settings.budget]
+        self.X_train, self.y_train = X, y
+        self.X, self.y = X_eval, y_eval  # what the cells attack
+        n = len(X_eval)
+        self.sizes = {
+            "train": len(X),
+            "eval": n,
+            "curve": min(self.budget.n_curve, n),
+            "report": min(self.budget.n_report, n),
+        }
+        self.training_seconds = 0.0
+        self.substitute = self.model(SUBSTITUTE)
+        self._transfers: dict = {}
+
+    # -- the plan: which cells a model has ---------------------------------
+
+    @property
+    def table_cells(self) -> list[TableCell]:
+        """The paper's order: black-box rows, then white-box rows."""
+        s = self.settings
+        return [
+            TableCell(attack, eps, mode)
+            for mode in ("black-box", "white-box")
+            for attack, eps in PROTOCOL
+            if s.attacks is None or attack in s.attacks
+            if mode in ATTACKS[attack].modes
+        ]
+
+    @property
+    def curve_cells(self) -> list[CurveCell]:
+        if not self.settings.curves:
+            return []
+        return [CurveCell(a, m) for a, modes in CURVES.items() for m in modes]
+
+    @property
+    def report_cells(self) -> list[ReportCell]:
+        return [ReportCell(eps) for eps in REPORT_EPS] if self.settings.report else []
+
+    @property
+    def view_cells(self) -> list[ViewCell]:
+        return [ViewCell(v, a, e) for v in self.settings.views for a, e in VIEW_ROWS]
+
+    @property
+    def length_epochs(self) -> list[int]:
+        """The kept epochs before the last (whose points are the table's)."""
+        return [e for e in self.settings.keep_epochs if e < self.settings.epochs]
+
+    @property
+    def cells_per_model(self) -> int:
+        length = 2 * (1 + len(self.length_epochs)) if self.settings.keep_epochs else 0
+        counted = [
+            *self.table_cells,
+            *self.curve_cells,
+            *self.report_cells,
+            *self.view_cells,
+        ]
+        return len(counted) + length
+
+    # -- models and cells ----------------------------------------------------
+
+    def model(self, spec: ModelSpec) -> Trained:
+        """The model of ``spec``: trained (or resumed, or loaded) on first use."""
+        settings, log = self.settings, self.log
+        est = spec.make(settings)
+        est.set_params(callbacks=[EpochProgress(spec.name, settings.epochs, log)])
+
+        def fit():
+            path = self.run.checkpoint(spec.name)
+            try:
+                done = checkpoint_epochs(path) if path.exists() else None
+            except ValueError:
+                done = None  # refused by run.trained, with the way out
+            if done is None:
+                log(
+                    f"Training {spec.name}: {settings.epochs} epochs, "
+                    "checkpoint after each"
+                )
+            else:
+                more = f"; training to {settings.epochs}"
+                log(
+                    f"{spec.name}: its checkpoint {path} holds {done} epochs"
+                    + (more if done < settings.epochs else "")
+                )
+            start = time.perf_counter()
+            fitted = self.run.trained(
+                spec.name, est, self.X_train, self.y_train,
+                keep_epochs=settings.keep_epochs,
+            )  # fmt: skip
+            self.training_seconds += time.perf_counter() - start
+            return fitted
+
+        return Trained(spec.name, est, settings.epochs, fit)
+
+    def evaluate(self, model: Trained, cell: Cell):
+        """The cell's result for ``model``: stored, or computed and stored.
+        Returns (result, computed_now)."""
+        return self.run.cell(
+            model,
+            cell.name,
+            lambda: cell.compute(self, model),
+            substitute=self.substitute if cell.uses_substitute else None,
+            log=self.log,
+        )
+
+    def clean(self, model: Trained) -> np.ndarray:
+        return self.evaluate(model, Clean())[0]
+
+    def transferred(self, attack: str, eps: float, loss: str) -> np.ndarray:
+        """The substitute's black-box examples, crafted once for every model."""
+        key = (attack, eps, loss)
+        if key not in self._transfers:
+            crafted, fresh = self.evaluate(self.substitute, Craft(attack, eps, loss))
+            stored = "" if fresh else " (stored)"
+            self.log(f"  substitute crafts {attack} eps={eps} ({loss}): "
+                     f"{crafted.seconds:.1f} s{stored}")  # fmt: skip
+            self._transfers[key] = crafted.X_adv
+        return self._transfers[key]
+
+    def step(self, progress: Progress, model: Trained, cell: Cell):
+        return progress.step(
+            cell.describe(model), lambda: self.evaluate(model, cell), cell.summary
+        )
+
+    # -- one model, every cell -------------------------------------------------
+
+    def evaluate_model(self, spec: ModelSpec, progress: Progress) -> ModelResults:
+        model = self.model(spec)
+        out = ModelResults(self.clean(model))
+        self.log(f"{model.name}: clean accuracy {out.clean.mean():.1%}")
+        for table in self.table_cells:
+            out.table[table] = self.step(progress, model, table)
+        for curve in self.curve_cells:
+            out.curves[curve.attack, curve.mode] = self.step(progress, model, curve)
+        for cell in self.report_cells:
+            report = out.reports[cell.eps] = self.step(progress, model, cell)
+            flags = ", ".join(c.name for c in report.flags) or "none"
+            self.log(f"    flags: {flags}")
+        if self.settings.keep_epochs:
+            out.length = self._training_length(model, out, progress)
+        if self.settings.views:
+            out.views = self._views(model, out, progress)
+        return out
+
+    def _training_length(self, model, out, progress):
+        """Clean, white-box and black-box accuracy at each kept epoch. The last
+        point is the finished model's table cells where the run has them (no
+        second random start, no second transfer)."""
+        attack, eps = LENGTH_ATTACK
+        snapshots = {}
+        for epoch in self.length_epochs:
+            path = snapshot_path(self.run.checkpoint(model.name), epoch)
+            snapshots[epoch] = model.at_epoch(
+                epoch, lambda p=path: load_checkpoint(p, clone(model.template))
+            )
+        snapshots[model.epochs] = model
+        points = {}
+        for epoch, snapshot in snapshots.items():
+            row = {"clean": float(self.clean(snapshot).mean())}
+            for mode in MODES:
+                final = out.table.get(TableCell(attack, eps, mode))
+                if snapshot is model and final is not None:
+                    result = progress.step(
+                        LengthCell(mode).describe(snapshot),
+                        lambda final=final: (final, False),
+                    )
+                else:
+                    result = self.step(progress, snapshot, LengthCell(mode))
+                row[mode] = result.accuracy
+            points[epoch] = row
+        return points
+
+    def _views(self, model, out, progress):
+        """The white-box rows under each view, the share of examples the raw
+        scores' attack breaks but the view's does not, and the view's input
+        gradients."""
+        table = {}
+        for cell in self.view_cells:
+            result = self.step(progress, model, cell)
+            raw = out.table[cell.paired]
+            hidden = float((~raw.worst & result.worst).mean())
+            table[cell.view, cell.attack, cell.eps] = (result.accuracy, hidden)
+        for view in self.settings.views:
+            table[view, "gradients"], _ = self.evaluate(model, GradientCell(view))
+        return table

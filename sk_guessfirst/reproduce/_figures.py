@@ -1,0 +1,60 @@
+"""The run's figures: robustness curves and the training-length study."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._plaindata import write_png_atomic
+from ..adversarial import ATTACKS, worst_case
+from ._plan import LENGTH_ATTACK
+
+
+def plot_curves(curves, folder, n_images):
+    """One figure per (norm, mode): per model, the per-image worst case over
+    that norm's attacks. ``curves`` maps (attack, mode) to model -> curve."""
+    from matplotlib.figure import Figure
+
+    figures = {}  # (norm, mode) -> model -> curves of that norm's attacks
+    for (attack, mode), per_model in curves.items():
+        norm = ATTACKS[attack].norm_name
+        for name, curve in per_model.items():
+            figures.setdefault((norm, mode), {}).setdefault(name, []).append(curve)
+    for (norm, mode), per_model in figures.items():
+        fig = Figure(figsize=(6, 4))
+        ax = fig.add_subplot()
+        top = 0.5 if norm == "L-inf" else 4.0
+        for name, group in per_model.items():
+            curve = worst_case(*group, label=name)
+            curve.eps = np.linspace(0, top, 101)
+            curve.plot(ax=ax)
+        attacks = ", ".join(
+            a for (a, m) in curves if m == mode and ATTACKS[a].norm_name == norm
+        )
+        ax.set_title(
+            f"{norm} {mode}: per-image worst of {attacks} ({n_images} images)",
+            fontsize=9,
+        )
+        fig.tight_layout()
+        write_png_atomic(
+            fig, folder / f"curves_{norm.lower().replace('-', '')}_{mode}.png"
+        )
+
+
+def plot_training_length(curve, path, n_images):
+    from matplotlib.figure import Figure
+
+    attack, eps = LENGTH_ATTACK
+    fig = Figure(figsize=(11, 3.6))
+    axes = fig.subplots(1, 3, sharey=True)
+    for ax, what in zip(axes, ("clean", "white-box", "black-box"), strict=True):
+        for name, points in curve.items():
+            epochs = sorted(points)
+            ax.plot(epochs, [points[e][what] for e in epochs], marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("training epochs")
+        title = what if what == "clean" else f"{what} {attack.upper()} eps={eps}"
+        ax.set_title(f"{title} ({n_images} images)", fontsize=9)
+    axes[0].set_ylabel("accuracy")
+    axes[0].legend(fontsize=7)
+    fig.tight_layout()
+    write_png_atomic(fig, path)
