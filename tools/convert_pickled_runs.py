@@ -29,10 +29,10 @@ from pathlib import Path
 import joblib
 
 import sk_guessfirst.reproduce as rep
-from sk_guessfirst.reproduce._cells import Crafted
 from sk_guessfirst._plaindata import dump
 from sk_guessfirst.checkpoint import training_params
 from sk_guessfirst.reproduce import Settings, _data_key, _load
+from sk_guessfirst.reproduce._cells import Crafted
 from sk_guessfirst.reproduce._plan import BUDGETS, MODELS, SUBSTITUTE
 from sk_guessfirst.reproduce._run import RunDirectory, Trained
 
