@@ -65,7 +65,7 @@ def pgd_examples(
     ----------
     net : fitted or training sk_guessfirst estimator
         Its ``module_`` is attacked as it is now.
-    X : torch.Tensor of shape (n, *input_shape)
+    X : torch.Tensor of shape ``(n, *input_shape)``
         Inputs in ``clip_values``, on the network's device.
     y : torch.Tensor of shape (n,)
         Encoded labels 0..K-1.

@@ -45,6 +45,19 @@ def dv_loss(scores: Tensor, y: Tensor, weight: Tensor | None = None) -> Tensor:
     """Donsker-Varadhan bound on KL(P || Q) (paper Eq. 4), negated.
 
     ``KL >= E_P[T] - log E_Q[exp T]``; the log-mean-exp uses logsumexp.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (B, K)
+        Hypothesis scores ``T(x_i, k)``.
+    y : LongTensor of shape (B,)
+        True labels, encoded 0..K-1.
+    weight : Tensor of shape (K,) or None, default=None
+        Class weights (see :func:`objective_loss`).
+
+    Returns
+    -------
+    loss : scalar Tensor
     """
     n = scores.numel()
     log_mean_exp = torch.logsumexp(scores.reshape(-1), 0) - math.log(n)
@@ -55,6 +68,19 @@ def energy_loss(scores: Tensor, y: Tensor, weight: Tensor | None = None) -> Tens
     """Energy-based (Poole et al.) bound on KL (paper Eq. 5/6), negated.
 
     With uniform hypotheses it is cross-entropy over the K scores minus log K.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (B, K)
+        Hypothesis scores ``T(x_i, k)``.
+    y : LongTensor of shape (B,)
+        True labels, encoded 0..K-1.
+    weight : Tensor of shape (K,) or None, default=None
+        Class weights (see :func:`objective_loss`).
+
+    Returns
+    -------
+    loss : scalar Tensor
     """
     return F.cross_entropy(scores, y, weight=weight) - math.log(scores.shape[1])
 
@@ -108,7 +134,23 @@ F_DIVERGENCES: dict[str, FDivergence] = {
 def f_divergence_loss(
     scores: Tensor, y: Tensor, divergence: str, weight: Tensor | None = None
 ) -> Tensor:
-    """Convex-conjugate bound ``E_P[g(V)] - E_Q[f*(g(V))]`` (paper Eq. 1), negated."""
+    """Convex-conjugate bound ``E_P[g(V)] - E_Q[f*(g(V))]`` (paper Eq. 1), negated.
+
+    Parameters
+    ----------
+    scores : Tensor of shape (B, K)
+        Hypothesis scores ``T(x_i, k)``.
+    y : LongTensor of shape (B,)
+        True labels, encoded 0..K-1.
+    divergence : str
+        A key of :data:`F_DIVERGENCES`.
+    weight : Tensor of shape (K,) or None, default=None
+        Class weights (see :func:`objective_loss`).
+
+    Returns
+    -------
+    loss : scalar Tensor
+    """
     fd = F_DIVERGENCES[divergence]
     joint = _joint_mean(fd.g(_positive_scores(scores, y)), y, weight)
     return -(joint - fd.fstar_g(scores).mean())
@@ -136,7 +178,7 @@ class Objective:
     name : str
         The estimators' ``objective=`` value.
     loss : callable
-        ``(scores, y, weight) -> `` minus the bound on the batch.
+        ``(scores, y, weight) -> loss``: minus the bound on the batch.
     activation : callable
         ``v -> g(v)``, the output activation of the bound (identity for the
         KL bounds DV and energy).
@@ -189,7 +231,18 @@ LOGITS = Objective("logits", _cross_entropy, _identity, _softmax)
 
 
 def get_objective(objective: str | None) -> Objective:
-    """The record of ``objective`` (None: a baseline's logits)."""
+    """The record of ``objective``.
+
+    Parameters
+    ----------
+    objective : str or None
+        One of :data:`OBJECTIVES`; None for a baseline's logits (softmax,
+        cross-entropy).
+
+    Returns
+    -------
+    record : Objective
+    """
     if objective is None:
         return LOGITS
     if objective not in REGISTRY:

@@ -326,7 +326,7 @@ def attack_table_rst():
             "minimal" if s.minimal else "fixed",
             s.summary,
         )
-        for s in _SPECS
+        for s in ATTACKS.values()
     ]
     head = ("name", "norm", "library", "losses", "kind", "what it does")
     lines = [".. list-table::", "   :header-rows: 1", ""]
