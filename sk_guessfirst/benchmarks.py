@@ -355,6 +355,70 @@ def bench_memory(ks=(10, 200, 2000), chunks=(None, 100, 10, 1), rows=(50_000, 20
     return {"scoring_peak_mb": scoring, "predict_growth_mb": growth}
 
 
+AT_IMAGES, AT_STEPS = 5000, 10
+
+
+def bench_adversarial_training(data_home=None, device="cpu", repeats=1):
+    """One epoch of PGD adversarial training (``AT_STEPS`` steps) on
+    ``AT_IMAGES`` MNIST images against one plain CNN epoch on the same
+    images: the floor of the ratio is ``AT_STEPS + 1`` (every step a forward
+    and a backward pass, plus the training step). Beside it, the same
+    training with each batch crafted through the public evaluation API
+    (``attack_examples``: numpy, checks, a frozen copy, ART), as the package
+    did before crafting moved onto the live network."""
+    from skorch.dataset import unpack_data
+
+    from .adversarial import attack_examples
+    from .adversarial_training import AdversarialTrainingClassifier
+    from .estimators import CNNClassifier
+
+    X, y, source = _mnist_or_synthetic(data_home)
+    X, y = X[:AT_IMAGES], y[:AT_IMAGES]
+
+    class ThroughART(AdversarialTrainingClassifier):
+        def train_step_single(self, batch, **fit_params):
+            Xi, yi = unpack_data(batch)
+            X_adv = attack_examples(
+                self, Xi.numpy().reshape(len(Xi), -1), self.classes_[yi.numpy()],
+                attack="pgd", eps=self.adv_eps, loss="ce", batch_size=len(Xi),
+                random_state=0, max_iter=self.adv_steps,
+            )  # fmt: skip
+            X_adv = torch.as_tensor(X_adv).reshape(Xi.shape)
+            return CNNClassifier.train_step_single(self, (X_adv, yi), **fit_params)
+
+    common = dict(
+        max_epochs=1, batch_size=BATCH, random_state=0, device=device, input_shape=SHAPE
+    )
+    ests = {
+        "CNN": CNNClassifier(**common),
+        "AT": AdversarialTrainingClassifier(adv_steps=AT_STEPS, **common),
+        "AT through ART": ThroughART(adv_steps=AT_STEPS, **common),
+    }
+    times = _median_times(
+        [lambda e=e: e.fit(X, y) for e in ests.values()], repeats, warmup=0
+    )
+    epoch = dict(zip(ests, times, strict=True))
+    return {
+        "source": source,
+        "epoch_s": epoch,
+        "ratio": epoch["AT"] / epoch["CNN"],
+        "floor": AT_STEPS + 1,
+        "art_over_torch": epoch["AT through ART"] / epoch["AT"],
+    }
+
+
+def _adversarial_training(device, data_home, print_fn):
+    r = bench_adversarial_training(data_home=data_home, device=device)
+    e = r["epoch_s"]
+    print_fn(
+        f"adversarial training, PGD-{AT_STEPS}, one epoch of {AT_IMAGES} "
+        f"{r['source']} images: CNN {e['CNN']:.1f} s, AT {e['AT']:.1f} s "
+        f"(ratio {r['ratio']:.1f}, floor {r['floor']}), through ART "
+        f"{e['AT through ART']:.1f} s ({r['art_over_torch']:.2f}x the torch path)"
+    )
+    return r
+
+
 def _inference(device, data_home, print_fn):
     r = bench_inference(device=device)
     print_fn(
@@ -440,6 +504,7 @@ BENCHMARKS = {
     "attack": _attack,
     "data": _data,
     "memory": _memory,
+    "adversarial-training": _adversarial_training,
 }
 
 
