@@ -10,6 +10,7 @@ from __future__ import annotations
 import statistics
 import time
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -204,15 +205,37 @@ def bench_epoch(data_home=None, device="cpu", repeats=2, breakdown_batches=40):
             obj, ie = loss_fn(forward(xb.reshape(len(xb), *SHAPE)), yb)
             backward(obj, ie)
         flops[name] = counter.get_total_flops()
+    n_batches = len(X) // BATCH
+    peak = peak_gflops(device)
+    achieved = {m: flops[m] * n_batches / epoch[m] / 1e9 for m in ests}
     return {
         "source": source,
         "epoch_s": epoch,
+        "gflops": achieved,
+        "peak_gflops": peak,
+        "fraction_of_peak": {m: achieved[m] / peak for m in ests},
         "ratio": {m: epoch[m] / epoch["CNN"] for m in ests},
         "flop_floor": {m: flops[m] / flops["CNN"] for m in ests},
         "parts_s": parts,
         "data_slices_s": t_slices,
         "data_dataloader_s": t_loader,
     }
+
+
+def peak_gflops(device="cpu", n=2048, repeats=5):
+    """This machine's float32 matrix-product rate (GFLOP/s), the reference the
+    training epoch's achieved rate is a fraction of."""
+    g = torch.Generator().manual_seed(0)
+    a, b = (torch.rand(n, n, generator=g).to(device) for _ in range(2))
+    sync = torch.cuda.synchronize if torch.device(device).type == "cuda" else None
+
+    def product():
+        a @ b
+        if sync:
+            sync()
+
+    (seconds,) = _median_times([product], repeats, warmup=2)
+    return 2 * n**3 / seconds / 1e9
 
 
 def _plain_pgd(module, x, y, eps, steps, step_size):
@@ -419,6 +442,64 @@ def _adversarial_training(device, data_home, print_fn):
     return r
 
 
+# The parallel benchmark's work: the digits main job with three models and
+# the fixed-budget rows (minutes, not the main job's five).
+PARALLEL_WORK = dict(
+    models=("CNN", "C-DV", "C-DV-IE"), attacks=("fgsm", "pgd"), curves=False,
+    report=False,
+)  # fmt: skip
+
+
+def _noop(i):
+    return i
+
+
+def bench_parallel(device="cpu", workers=2, tiny_tasks=400):
+    """The experiment serially on 1 and on ``workers`` threads, and on a Dask
+    LocalCluster of ``workers`` 1-thread processes: the cluster's time over
+    the serial multi-thread time, beside its floor (the 1-thread time over
+    ``workers`` times the multi-thread time: perfect scaling of the work).
+    Also the scheduler's cost per task, from ``tiny_tasks`` no-op tasks."""
+    import tempfile
+
+    import distributed
+
+    from .reproduce import Settings, reproduce
+
+    base = Settings(device=device, **PARALLEL_WORK)
+    seconds = {}
+    with tempfile.TemporaryDirectory(prefix="sk-guessfirst-bench-") as tmp:
+        for label, threads, cluster in (
+            ("serial 1 thread", 1, None),
+            (f"serial {workers} threads", workers, None),
+            (f"{workers} workers x 1 thread", 1, workers),
+        ):
+            start = time.perf_counter()
+            reproduce(
+                replace(base, threads=threads), f"{tmp}/{len(seconds)}", verbose=0,
+                workers=cluster,
+            )  # fmt: skip
+            seconds[label] = time.perf_counter() - start
+        with (
+            distributed.LocalCluster(
+                n_workers=workers, threads_per_worker=1, dashboard_address=None
+            ) as cluster,
+            distributed.Client(cluster) as client,
+        ):
+            client.gather(client.map(_noop, range(10)))  # warm
+            start = time.perf_counter()
+            client.gather(client.map(_noop, range(10, 10 + tiny_tasks)))
+            per_task = (time.perf_counter() - start) / tiny_tasks
+    one, many, dask = seconds.values()
+    return {
+        "seconds": seconds,
+        "ratio": dask / many,
+        "floor": one / (workers * many),
+        "per_task_ms": 1e3 * per_task,
+        "workers": workers,
+    }
+
+
 def _inference(device, data_home, print_fn):
     r = bench_inference(device=device)
     print_fn(
@@ -445,6 +526,14 @@ def _epoch(device, data_home, print_fn):
             + (f" (target <= {target})" if target else "")
             + f", FLOP floor {r['flop_floor'][m]:.2f}; breakdown: {parts}"
         )
+    print_fn(
+        f"  achieved GFLOP/s (forward and backward FLOPs x batches / epoch time) "
+        f"against a {r['peak_gflops']:.0f} GFLOP/s float32 matrix product: "
+        + ", ".join(
+            f"{m} {r['gflops'][m]:.0f} ({r['fraction_of_peak'][m]:.0%})"
+            for m in EPOCH_MODELS
+        )
+    )
     print_fn(
         f"  data loading alone, one epoch: tensor slices {r['data_slices_s']:.2f}s,"
         f" skorch's DataLoader {r['data_dataloader_s']:.2f}s "
@@ -481,6 +570,23 @@ def _data(device, data_home, print_fn):
     return r
 
 
+def _parallel(device, data_home, print_fn):
+    r = bench_parallel(device=device)
+    s = r["seconds"]
+    print_fn(
+        "parallel, the digits main job with "
+        + ", ".join(PARALLEL_WORK["models"])
+        + ": "
+        + ", ".join(f"{k} {v:.0f} s" for k, v in s.items())
+    )
+    print_fn(
+        f"  {r['workers']} workers / serial on {r['workers']} threads = "
+        f"{r['ratio']:.2f} (floor {r['floor']:.2f}, target within 10%); "
+        f"scheduler {r['per_task_ms']:.1f} ms per tiny task"
+    )
+    return r
+
+
 def _memory(device, data_home, print_fn):
     r = bench_memory()
     print_fn("memory: peak resident memory of scoring one batch of 250, MB "
@@ -505,6 +611,7 @@ BENCHMARKS = {
     "data": _data,
     "memory": _memory,
     "adversarial-training": _adversarial_training,
+    "parallel": _parallel,
 }
 
 

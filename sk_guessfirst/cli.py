@@ -126,6 +126,29 @@ def _common_options():
         default=None,
         help="output folder (default: results/<dataset>, results/<dataset>-tune)",
     )
+    where = common.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="run the work on a Dask LocalCluster of this many processes on this "
+        "machine (one thread each; with CUDA, one GPU per worker through "
+        "CUDA_VISIBLE_DEVICES)",
+    )
+    where.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the work on the Dask cluster of this scheduler (e.g. "
+        "tcp://10.0.0.5:8786); --out must be on storage every worker sees",
+    )
+    common.add_argument(
+        "--threads",
+        type=_positive_int,
+        default=None,
+        help="torch threads per task (default: torch's, or 1 with --workers or "
+        "--scheduler); the trained numbers depend on it, so it is recorded",
+    )
     return common
 
 
@@ -347,34 +370,56 @@ def _settings(args):
         report=not args.no_report,
         keep_epochs=tuple(sorted(set(args.keep_epochs))),
         views=tuple(args.views),
+        threads=args.threads,
     )
 
 
 def _tune(args, out):
+    from contextlib import nullcontext
+
     from .datasets import load_experiment_data
     from .reproduce._tune import tune_ie
 
     X, y, _, _ = load_experiment_data(
         args.dataset, n_train=args.n_train, seed=args.seed, data_home=args.data_home
     )
-    winner = tune_ie(
-        X,
-        y,
-        out=out,
-        ie_lambdas=tuple(args.ie_lambda),
-        sigmas=tuple(args.sigma),
-        epochs=args.epochs,
-        n_splits=args.splits,
-        n_test=args.n_test,
-        eps=args.eps,
-        seed=args.seed,
-        device=args.device,
-        max_iter=args.max_iter,
-    )
+    cluster = args.workers is not None or args.scheduler is not None
+    threads = args.threads or (1 if cluster else None)
+    with _tune_cluster(args, threads) if cluster else nullcontext():
+        winner = tune_ie(
+            X,
+            y,
+            out=out,
+            ie_lambdas=tuple(args.ie_lambda),
+            sigmas=tuple(args.sigma),
+            epochs=args.epochs,
+            n_splits=args.splits,
+            n_test=args.n_test,
+            eps=args.eps,
+            seed=args.seed,
+            device=args.device,
+            max_iter=args.max_iter,
+            n_jobs=-1 if cluster else None,
+            threads=threads,
+        )
     print(
         f"winner: ie_lambda={winner['ie_lambda']}, sigma={winner['sigma']} "
         f"(details in {out}/tune.csv, tune.json)"
     )
+
+
+@contextmanager
+def _tune_cluster(args, threads):
+    """joblib's Dask backend on the cluster: GridSearchCV's candidates x
+    splits become its tasks."""
+    from joblib import parallel_backend
+
+    from .reproduce._cluster import TorchThreads, dask_client
+
+    with dask_client(args.workers, args.scheduler) as client:
+        client.register_plugin(TorchThreads(threads), name="torch-threads")
+        with parallel_backend("dask"):
+            yield client
 
 
 def _error(message):
@@ -424,6 +469,8 @@ def _reproduce_command(args, parser):
             verbose=0 if args.quiet else 1,
             download=args.download,
             mirrors=args.mirror,
+            workers=args.workers,
+            scheduler=args.scheduler,
         ),
     )
 
@@ -454,7 +501,7 @@ def _resumable(out, work):
                 file=sys.stderr,
             )
         return code
-    except (ValueError, OSError) as exc:  # FileExistsError, FolderInUse, ...
+    except (ValueError, OSError) as exc:  # FileExistsError, FolderInUse, no scheduler
         return _error(exc)
     return 0
 

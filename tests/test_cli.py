@@ -437,3 +437,15 @@ def test_tune_command_writes_the_search_and_its_winner(tmp_path, capsys):
     bold = [ln for ln in (out / "tune.md").read_text().splitlines() if "**" in ln]
     assert len(bold) == 1 and bold[0].startswith(f"| **{winner['ie_lambda']:g}**")
     assert (out / "tune.rst").read_text().startswith(".. csv-table:: Grid search")
+
+
+def test_cluster_options(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["reproduce", "--workers", "2", "--scheduler", "tcp://127.0.0.1:9"])
+    assert stop.value.code == 2 and "not allowed with" in capsys.readouterr().err
+    out = tmp_path / "run"
+    code = main(["reproduce", "--scheduler", "tcp://127.0.0.1:9", "--quiet",
+                 "--out", str(out)])  # fmt: skip
+    assert code == 1
+    assert "no Dask scheduler answers at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
+    assert not out.exists()  # the cluster is checked before the folder is made

@@ -22,10 +22,12 @@ run stopped part-way has the tables of the models it finished.
 from __future__ import annotations
 
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..adversarial import VIEWS
 from ..checkpoint import data_fingerprint
@@ -61,6 +63,7 @@ class Settings:
     report: bool = True
     keep_epochs: tuple = ()
     views: tuple = ()
+    threads: int | None = None  # torch threads per task (None: torch's default)
 
     def resolved(self) -> Settings:
         """The settings with the budget's defaults filled in, checked."""
@@ -89,8 +92,13 @@ class Settings:
             raise ValueError(
                 f"seed must be an integer in [0, 2**31), got {self.seed!r}"
             )
+        if self.threads is not None and not (
+            isinstance(self.threads, int) and self.threads >= 1
+        ):
+            raise ValueError(f"threads must be an integer >= 1, got {self.threads!r}")
         return replace(
             self,
+            threads=self.threads or torch.get_num_threads(),
             views=_check_views(self.views),
             epochs=self.epochs or budget.epochs[self.dataset],
             n_eval=self.n_eval or budget.n_eval,
@@ -144,6 +152,8 @@ def reproduce(
     verbose: int = 1,
     download: bool = False,
     mirrors: list[str] | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
 ) -> list[_tables.Row]:
     """Run (or resume) the paper's experiment; returns the table rows.
 
@@ -153,7 +163,22 @@ def reproduce(
     KeyboardInterrupt as it comes: every finished epoch and cell is on disk,
     and the same call resumes from them. Only this process writes ``out``
     while it runs (a second one is refused).
+
+    With ``workers`` (a LocalCluster of that many processes on this machine)
+    or ``scheduler`` (the address of a running Dask scheduler), every missing
+    cell is first computed on the cluster (``reproduce._cluster``), each
+    task with ``settings.threads`` torch threads (default 1 there); the
+    tables are then those a serial run with the same threads writes.
     """
+    if workers is not None and scheduler is not None:
+        raise ValueError(
+            "pass workers (a cluster on this machine) or scheduler, not both"
+        )
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    cluster = workers is not None or scheduler is not None
+    if cluster and settings.threads is None:
+        settings = replace(settings, threads=1)
     settings = settings.resolved()
     budget = BUDGETS[settings.budget]
     names = list(settings.models or MODELS)
@@ -168,27 +193,57 @@ def reproduce(
     _check_models(settings, names, y)
     n_eval = min(int(settings.n_eval or len(Xt)), len(Xt))
     Xe, ye = Xt[:n_eval], yt[:n_eval]
-    run = RunDirectory(out, settings, _data_key(settings, X, y, Xe, ye), force=force)
-    try:
-        exp = Experiment(run, settings, X, y, Xe, ye, log)
-        log(
-            f"{settings.dataset}: {len(X)} training images, {n_eval} attacked test "
-            f"images; budget '{settings.budget}' ({budget.summary})"
+    # the cluster before the folder: a scheduler that does not answer
+    # leaves nothing in --out
+    with _cluster_client(workers, scheduler) as client:
+        run = RunDirectory(
+            out, settings, _data_key(settings, X, y, Xe, ye), force=force
         )
-        progress = Progress(len(names) * exp.cells_per_model, log)
-        log(f"{len(names)} models, {progress.total} evaluation cells")
-        results = {}
-        for name in names:
-            results[name] = exp.evaluate_model(MODELS[name], progress)
-            rows = _tables.table_rows(list(results), results, exp.table_cells)
-            timing = {
-                "training": exp.training_seconds,
-                "total": time.perf_counter() - t0,
-            }
-            # every output after every model (partial tables), results.md last
-            finished = len(results) == len(names)
-            write_outputs(run, settings, exp.sizes, results, rows, timing, finished)
-        log(f"Results in {run.path} ({duration(timing['total'])})")
-        return rows
-    finally:
-        run.close()
+        threads = torch.get_num_threads()
+        torch.set_num_threads(int(settings.threads or threads))
+        try:
+            exp = Experiment(run, settings, X, y, Xe, ye, log)
+            log(
+                f"{settings.dataset}: {len(X)} training images, {n_eval} attacked "
+                f"test images; budget '{settings.budget}' ({budget.summary})"
+            )
+            if client is not None:
+                from ._cluster import compute_on_cluster
+
+                log(f"Dask cluster: {_describe(client)}")
+                compute_on_cluster(exp, names, client)
+            return _evaluate(exp, run, settings, names, log, t0)
+        finally:
+            torch.set_num_threads(threads)
+            run.close()
+
+
+def _cluster_client(workers, scheduler):
+    if workers is None and scheduler is None:
+        return nullcontext(None)
+    from ._cluster import dask_client
+
+    return dask_client(workers, scheduler)
+
+
+def _evaluate(exp, run, settings, names, log, t0):
+    """Model by model, every cell (stored, or computed now), then the outputs."""
+    progress = Progress(len(names) * exp.cells_per_model, log)
+    log(f"{len(names)} models, {progress.total} evaluation cells")
+    results = {}
+    for name in names:
+        results[name] = exp.evaluate_model(MODELS[name], progress)
+        rows = _tables.table_rows(list(results), results, exp.table_cells)
+        timing = {"training": exp.training_seconds, "total": time.perf_counter() - t0}
+        # every output after every model (partial tables), results.md last
+        finished = len(results) == len(names)
+        write_outputs(run, settings, exp.sizes, results, rows, timing, finished)
+    log(f"Results in {run.path} ({duration(timing['total'])})")
+    return rows
+
+
+def _describe(client) -> str:
+    info = client.scheduler_info()
+    workers = info.get("workers", {})
+    threads = sum(w.get("nthreads", 0) for w in workers.values())
+    return f"{info.get('address')}, {len(workers)} workers, {threads} threads"

@@ -32,6 +32,7 @@ from ._plan import (
     BUDGETS,
     CURVES,
     LENGTH_ATTACK,
+    MODELS,
     PROTOCOL,
     REPORT_EPS,
     SUBSTITUTE,
@@ -198,6 +199,33 @@ class Experiment:
             cell.describe(model), lambda: self.evaluate(model, cell), cell.summary
         )
 
+    def snapshot(self, model: Trained, epoch: int):
+        """Where ``model``'s training keeps its copy of epoch ``epoch``."""
+        return snapshot_path(self.run.checkpoint(model.name), epoch)
+
+    def plan(self, names):
+        """Every cell :meth:`evaluate_model` reads for the models ``names``, as
+        (model, cell, the model it is a kept snapshot of, or None) triples."""
+        for name in names:
+            model = self.model(MODELS[name])
+            yield model, Clean(), None
+            for cell in [*self.table_cells, *self.curve_cells, *self.report_cells]:
+                yield model, cell, None
+            for cell in self.view_cells:
+                yield model, cell, None
+            for view in self.settings.views:
+                yield model, GradientCell(view), None
+            if not self.settings.keep_epochs:
+                continue
+            for epoch in self.length_epochs:
+                snap = model.at_epoch(epoch, None)
+                yield snap, Clean(), model
+                for mode in MODES:
+                    yield snap, LengthCell(mode), model
+            for mode in MODES:  # the last point, where the table lacks it
+                if TableCell(*LENGTH_ATTACK, mode) not in self.table_cells:
+                    yield model, LengthCell(mode), None
+
     # -- one model, every cell -------------------------------------------------
 
     def evaluate_model(self, spec: ModelSpec, progress: Progress) -> ModelResults:
@@ -225,7 +253,7 @@ class Experiment:
         attack, eps = LENGTH_ATTACK
         snapshots = {}
         for epoch in self.length_epochs:
-            path = snapshot_path(self.run.checkpoint(model.name), epoch)
+            path = self.snapshot(model, epoch)
             snapshots[epoch] = model.at_epoch(
                 epoch, lambda p=path: load_checkpoint(p, clone(model.template))
             )

@@ -215,27 +215,39 @@ class RunDirectory:
         the key expected here; otherwise it is recomputed (and ``log`` says
         why). Returns (result, computed_now).
         """
+        found = self.stored(model, cell, substitute=substitute, log=log)
+        if found is not None:
+            return found[0], False
+        result = compute()
+        self.store(model, cell, result, substitute=substitute)
+        return result, True
+
+    def stored(self, model, cell, *, substitute=None, log=None):
+        """``(result,)`` if ``cell`` is stored with the key expected here, else
+        None (a refused file is said in ``log``, and left to be overwritten)."""
+        path = self.cell_path(model, cell)
+        if not path.exists():
+            return None
+        try:
+            result, meta = load(path)
+        except UnreadableFile as exc:
+            reason = str(exc).split(" (", 1)[-1].split("); nothing", 1)[0]
+            _say(log, f"  refused {path}: not a readable cell ({reason}); recomputing")
+            return None
+        key = self.cell_key(model, cell, substitute)
+        if meta.get("key") != key:
+            differ = _differing(meta.get("key"), key)
+            _say(log, f"  refused {path}: it records another cell's key "
+                      f"({differ}); recomputing")  # fmt: skip
+            return None
+        return (result,)
+
+    def store(self, model, cell, result, *, substitute=None) -> None:
+        """Write ``result`` as ``cell`` of ``model``, atomically, with its key."""
         path = self.cell_path(model, cell)
         key = self.cell_key(model, cell, substitute)
-        if path.exists():
-            try:
-                result, meta = load(path)
-            except UnreadableFile as exc:
-                reason = str(exc).split(" (", 1)[-1].split("); nothing", 1)[0]
-                _say(
-                    log,
-                    f"  refused {path}: not a readable cell ({reason}); recomputing",
-                )
-            else:
-                if meta.get("key") == key:
-                    return result, False
-                differ = _differing(meta.get("key"), key)
-                _say(log, f"  refused {path}: it records another cell's key "
-                          f"({differ}); recomputing")  # fmt: skip
-        result = compute()
         path.parent.mkdir(parents=True, exist_ok=True)
         dump(result, path, meta={"key": key, "provenance": provenance()})
-        return result, True
 
 
 class Trained:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from sklearn.model_selection import GridSearchCV, ShuffleSplit
 
 from .._plaindata import write_json_atomic, write_text_atomic
@@ -96,11 +97,20 @@ def tune_ie(
     seed=0,
     device="auto",
     verbose=1,
+    n_jobs=None,
+    threads=None,
     **attack_params,
 ):
     """Grid search of ie_lambda x sigma for each objective; writes tune.csv,
     tune.json (the grid, the rule and the winner) and the table (tune.md,
-    tune.rst) to ``out``; returns the winner."""
+    tune.rst) to ``out``; returns the winner.
+
+    ``n_jobs`` is GridSearchCV's (with joblib's Dask backend active, the
+    candidates x splits run on the cluster, whose workers set their own torch
+    threads); ``threads`` sets torch's threads here and is recorded in
+    tune.json."""
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     scorer = make_adversarial_scorer(
@@ -111,14 +121,18 @@ def tune_ie(
     for objective in objectives:
         search = GridSearchCV(
             HypothesisConditionedClassifier(
-                objective=objective, max_epochs=epochs, random_state=seed, device=device
-            ),
+                objective=objective,
+                max_epochs=epochs,
+                random_state=seed,
+                device=device,
+            ),  # fmt: skip
             {"ie_lambda": list(ie_lambdas), "sigma": list(sigmas)},
             scoring={"clean": "accuracy", "robust": scorer},
             refit=False,
             cv=cv,
             error_score="raise",
             verbose=verbose,
+            n_jobs=n_jobs,
         ).fit(X, y)
         res = search.cv_results_
         for i, params in enumerate(res["params"]):
@@ -146,6 +160,7 @@ def tune_ie(
         f"accuracy averaged over them is within {CLEAN_SLACK} of the best",
         "grid": {"ie_lambda": list(ie_lambdas), "sigma": list(sigmas)},
         "data": {"n": len(X), "splits": n_splits, "test": n_test, "epochs": epochs},
+        "threads": threads,
         "seconds": time.perf_counter() - start,
     }
     write_json_atomic(out / "tune.json", summary)
