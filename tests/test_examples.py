@@ -37,6 +37,12 @@ EXPECT = {
         m.score(ns["X_test"], ns["y_test"]) > 0.9 for m in ns["models"].values()
     ),
     "plot_robustness_curves": lambda ns: 0 < ns["fmn"].median_perturbation < 1,
+    "plot_evaluate_your_own_model": lambda ns: (
+        "input gradients usable" in {c.name for c in ns["reports"]["quantised"].flags}
+        and "input gradients usable"
+        not in {c.name for c in ns["reports"]["skorch MLP"].flags}
+        and ns["pgd"].details["eot_samples"] == 20
+    ),
     "plot_custom_trunk": lambda ns: (
         all(m.input_kind_ == "own" for m in ns["models"].values())
         and all(clean > 0.6 for clean, _ in ns["results"].values())

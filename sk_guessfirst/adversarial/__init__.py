@@ -19,6 +19,7 @@ from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer
 from ._substitute import SubstituteCache, fit_substitute
+from ._torch_classifier import TorchClassifier
 
 __all__ = [
     "ATTACKS",
@@ -31,6 +32,7 @@ __all__ = [
     "RobustnessCurve",
     "RobustnessReport",
     "SubstituteCache",
+    "TorchClassifier",
     "VIEWS",
     "adversarial_accuracy",
     "attack_examples",

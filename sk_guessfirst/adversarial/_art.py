@@ -45,7 +45,7 @@ def to_art(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+    estimator : fitted classifier, or Pipeline of scalers ending in one
         The model attacked.
     clip_values : tuple of float, default=(0.0, 1.0)
         Valid input range; attack budgets (eps) are in this scale.

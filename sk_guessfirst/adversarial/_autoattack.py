@@ -96,6 +96,9 @@ def craft_autoattack(
         )
     device = device_of(target)
     module = attacked_function(target, view=view, eot_samples=eot_samples)
+    flat = len(target.input_shape) == 1
+    if flat:  # Square samples squares of an image: D features as a 1 x D image
+        module = torch.nn.Sequential(torch.nn.Flatten(), module)
     aa = reference_autoattack(
         module, backend, norm, eps, params, device, n_classes=len(target.classes_)
     )
@@ -108,6 +111,8 @@ def craft_autoattack(
     logger.propagate = False
     try:
         x = torch.as_tensor(target.as_input(X))
+        if flat:
+            x = x.reshape(len(x), 1, 1, -1)
         y = torch.as_tensor(np.asarray(y_enc, dtype=np.int64))
         X_adv, _ = aa.run_standard_evaluation(x, y, batch_size=batch_size)
     finally:

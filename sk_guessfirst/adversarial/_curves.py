@@ -119,7 +119,7 @@ def robustness_curve(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+    estimator : fitted classifier, or Pipeline of scalers ending in one
         The model attacked.
     X, y : array-like
         Inputs in the valid range, and labels.

@@ -23,10 +23,13 @@ from ._model import (
     check_clip_values,
     check_view,
     check_Xy,
+    is_stochastic,
     norms,
     resolve_target,
 )
 from ._substitute import source_target
+
+EOT_SAMPLES = 20  # AutoAttack's rand version: 20 EOT iterations
 
 
 @plain_type
@@ -146,6 +149,7 @@ class _Prepared:
     losses: tuple
     params: dict
     opts: dict
+    flags: list  # what the preparation found (a randomised model)
 
 
 def _run(p: _Prepared, loss: str) -> Outcome:
@@ -174,7 +178,7 @@ def _prepare(
     attack_params,
 ):
     """Every check an evaluation needs, before any attack runs."""
-    target = resolve_target(estimator)
+    target = resolve_target(estimator, np.shape(X)[1:])
     clip_values = check_clip_values(clip_values)
     X, y, y_enc = check_Xy(target, X, y, clip_values)
     check_view(view)
@@ -194,6 +198,15 @@ def _prepare(
         losses = check_loss(loss, spec)
         params = spec.parameters(eps, attack_params)
     source = source_target(target, mode, substitute, spec)
+    flags = []
+    if not eot_samples and is_stochastic(target):
+        # AutoAttack's "rand" version: expectation over transformation
+        eot_samples = EOT_SAMPLES
+        flags.append(
+            f"randomised model (its outputs differ between two passes on the same "
+            f"inputs): attacked through the expectation over {EOT_SAMPLES} passes "
+            "(EOT), as AutoAttack's rand version does; pass eot_samples to change it"
+        )
     opts = dict(
         clip_values=clip_values,
         view=view,
@@ -201,7 +214,9 @@ def _prepare(
         batch_size=batch_size,
         verbose=verbose,
     )
-    return _Prepared(target, source, X, y, y_enc, spec, eps, losses, params, opts)
+    return _Prepared(
+        target, source, X, y, y_enc, spec, eps, losses, params, opts, flags
+    )
 
 
 def evaluate_attack(
@@ -226,8 +241,9 @@ def evaluate_attack(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
-        The model attacked.
+    estimator : fitted classifier, or Pipeline of scalers ending in one
+        The model attacked: an sk_guessfirst estimator, a fitted skorch net,
+        or a :class:`TorchClassifier` wrapping any torch module.
     X, y : array-like
         Inputs in ``clip_values`` (any layout the estimator accepts) and labels.
     attack : str or art.attacks.EvasionAttack
@@ -249,8 +265,11 @@ def evaluate_attack(
     view : str, default="scores"
         What the attacker is handed (:data:`~sk_guessfirst.adversarial.VIEWS`).
     eot_samples : int, default=0
-        VIB only: attack the expectation over this many draws of z (a
-        randomised function) instead of the mean encoder.
+        Attack the expectation over this many passes (VIB: draws of z
+        instead of the mean encoder). A model whose outputs differ between
+        two passes on the same inputs (dropout left on, noise) is detected
+        and attacked with 20 (AutoAttack's rand version), flagged in the
+        result.
     batch_size : int, default=250
         Images per attack batch.
     random_state : int, RandomState or None, default=None
@@ -290,6 +309,9 @@ def evaluate_attack(
     norm = float(getattr(attack, "norm", np.inf)) if spec is None else spec.norm
     clean = p.target.predict(X) == y
     result = AttackResult(name, p.eps, mode, clean, {}, params=p.params)
+    result.flags += p.flags
+    if p.opts["eot_samples"]:
+        result.details["eot_samples"] = p.opts["eot_samples"]
     seeded = nullcontext() if random_state is None else _seeded(random_state)
     with seeded as seed:
         if seed is not None and "seed" in p.params and "seed" not in attack_params:
@@ -333,7 +355,7 @@ def adversarial_accuracy(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+    estimator : fitted classifier, or Pipeline of scalers ending in one
         The model attacked.
     X, y : array-like
         Inputs in the valid range, and labels.
@@ -393,7 +415,7 @@ def attack_examples(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+    estimator : fitted classifier, or Pipeline of scalers ending in one
         The model attacked.
     X, y : array-like
         Inputs in ``clip_values`` and their labels.

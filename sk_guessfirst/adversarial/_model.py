@@ -18,13 +18,16 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
+from skorch import NeuralNet
 from torch import Tensor, nn
 
 from .._base import GuessFirstNet, resolve_device
 from ..objectives import Objective, get_objective
+from ._torch_classifier import TorchClassifier
 
 
 @dataclass(frozen=True)
@@ -103,10 +106,11 @@ def _scaler_as_affine(step):
 
 @dataclass
 class Target:
-    """A fitted sk_guessfirst net, and the folded transform of its Pipeline."""
+    """A fitted classifier (an sk_guessfirst net or a TorchClassifier), and the
+    folded transform of its Pipeline."""
 
     estimator: object  # what the user passed: the net or the Pipeline
-    net: GuessFirstNet
+    net: GuessFirstNet | TorchClassifier
     transform: nn.Module | None = None
 
     @property
@@ -129,7 +133,10 @@ class Target:
         return np.searchsorted(self.classes_, y)
 
     def predict(self, X):
-        return self.estimator.predict(np.asarray(X, dtype=np.float32))
+        X = np.asarray(X, dtype=np.float32)
+        if isinstance(self.estimator, Pipeline):
+            return self.estimator.predict(X)
+        return self.net.predict(X)  # an estimator, or a TorchClassifier
 
     def as_input(self, X):
         """X reshaped to (n, *input_shape), the layout attacks see."""
@@ -137,9 +144,13 @@ class Target:
         return X.reshape(len(X), *self.input_shape)
 
 
-def resolve_target(estimator) -> Target:
-    """Check that ``estimator`` is a fitted sk_guessfirst net, or a Pipeline of
-    foldable scalers ending in one; return it as a :class:`Target`."""
+def resolve_target(estimator, sample_shape: tuple | None = None) -> Target:
+    """Check that ``estimator`` is a fitted classifier the evaluation can
+    differentiate (an sk_guessfirst estimator, a fitted skorch net, a
+    :class:`TorchClassifier`), or a Pipeline of foldable scalers ending in
+    one; return it as a :class:`Target`. ``sample_shape`` (the attacked X's
+    shape past its first axis) gives a skorch net's input layout where its
+    first layer does not."""
     if isinstance(estimator, Target):
         return estimator
     if isinstance(estimator, Pipeline):
@@ -158,7 +169,7 @@ def resolve_target(estimator) -> Target:
                 )
             s, o = affine
             scale, offset = scale * np.asarray(s), np.asarray(offset) * s + o
-        target = resolve_target(net)
+        target = resolve_target(net, sample_shape)
         target.estimator = estimator
         if steps:
             n = math.prod(target.input_shape)
@@ -167,12 +178,26 @@ def resolve_target(estimator) -> Target:
                 np.broadcast_to(offset, (n,)).copy(),
             )
         return target
+    if isinstance(estimator, TorchClassifier):
+        return Target(estimator, estimator)
+    if isinstance(estimator, nn.Module):
+        raise TypeError(
+            f"a torch module ({type(estimator).__name__}) does not say its classes "
+            "or input layout: wrap it as TorchClassifier(module, input_shape=..., "
+            "classes=...) from sk_guessfirst.adversarial"
+        )
+    if isinstance(estimator, NeuralNet) and not isinstance(estimator, GuessFirstNet):
+        if not getattr(estimator, "initialized_", False):
+            raise NotFittedError(
+                f"this {type(estimator).__name__} is not fitted yet: call fit first"
+            )
+        shape = tuple(sample_shape) if sample_shape and len(sample_shape) > 1 else None
+        return Target(estimator, TorchClassifier(estimator, input_shape=shape))
     if not isinstance(estimator, GuessFirstNet):
         raise TypeError(
-            "expected a fitted sk_guessfirst estimator "
-            "(HypothesisConditionedClassifier, CNNClassifier, VIBClassifier, "
-            "LeNet5Classifier) or a Pipeline ending in one, got "
-            f"{type(estimator).__name__}"
+            "expected a fitted classifier: an sk_guessfirst estimator, a fitted "
+            "skorch net, a TorchClassifier wrapping a torch module, or a Pipeline "
+            f"ending in one; got {type(estimator).__name__}"
         )
     check_is_fitted(estimator)
     return Target(estimator, estimator)
@@ -198,9 +223,14 @@ class AttackedFunction(nn.Module):
         if self.transform is not None:
             x = self.transform(x)
         # VIB: the mean encoder (eot=0), or the expectation over
-        # transformation, the log of the mean class probability over draws
+        # transformation, the log of the mean class probability over draws;
+        # any other randomised model: the same expectation over its passes
         if hasattr(self.module, "encode"):
             scores = self.module(x, n_samples=self.eot)
+        elif self.eot:
+            proba = torch.stack([torch.softmax(self.module(x), -1) for _ in range(
+                self.eot)]).mean(0)  # fmt: skip
+            scores = torch.log(proba.clamp_min(1e-30))
         else:
             scores = self.module(x)
         return VIEWS[self.view].apply(scores, get_objective(self.objective))
@@ -226,7 +256,7 @@ def attacked_function(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+    estimator : fitted classifier, or Pipeline of scalers ending in one
         The model.
     view : str, default="scores"
         What the module outputs (:data:`VIEWS`).
@@ -240,14 +270,24 @@ def attacked_function(
     """
     target = resolve_target(estimator)
     check_view(view)
-    if eot_samples and not hasattr(target.net.module_, "encode"):
-        raise ValueError("eot_samples applies to VIBClassifier only")
     module = copy.deepcopy(target.net.module_).eval()
     for p in module.parameters():
         p.requires_grad_(False)
     transform = copy.deepcopy(target.transform)
     fn = AttackedFunction(module, view, _objective(target.net), transform, eot_samples)
     return fn.eval().to(device_of(target))
+
+
+def is_stochastic(target: Target, n: int = 8) -> bool:
+    """Whether the network's outputs change between two evaluation-mode
+    passes on the same inputs (dropout left on, noise layers, sampling)."""
+    module = copy.deepcopy(target.net.module_).eval()
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(n, *target.input_shape, generator=g).to(device_of(target))
+    with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        if hasattr(module, "encode"):  # VIB: its mean encoder is what it predicts
+            return False
+        return not torch.equal(module(x), module(x))
 
 
 def device_of(target: Target) -> str:

@@ -99,7 +99,7 @@ def input_gradient_stats(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+    estimator : fitted classifier, or Pipeline of scalers ending in one
         The model.
     X, y : array-like
         Inputs and labels.
@@ -170,7 +170,7 @@ def robustness_report(
 
     Parameters
     ----------
-    estimator : fitted sk_guessfirst estimator, or Pipeline of scalers ending in one
+    estimator : fitted classifier, or Pipeline of scalers ending in one
         The model.
     X, y : array-like
         Inputs in the valid range, and labels.
