@@ -152,6 +152,68 @@ def _common_options():
     return common
 
 
+def _protocol_options(BUDGETS, PROTOCOL, VIEWS):
+    """The evaluation's options, shared by reproduce and evaluate."""
+    protocol = argparse.ArgumentParser(add_help=False)
+    protocol.add_argument(
+        "--budget",
+        choices=sorted(BUDGETS),
+        default="quick",
+        help="; ".join(f"{b.name}: {b.summary}" for b in BUDGETS.values())
+        + " (default: quick)",
+    )
+    protocol.add_argument(
+        "--n-eval",
+        type=_positive_int,
+        default=None,
+        help="test images attacked (default: the budget's)",
+    )
+    protocol.add_argument(
+        "--download",
+        action="store_true",
+        help="download missing MNIST/Fashion-MNIST files (MD5-checked)",
+    )
+    protocol.add_argument(
+        "--mirror",
+        nargs="+",
+        default=None,
+        metavar="URL",
+        help="base URLs to download from, instead of the published mirrors",
+    )
+    protocol.add_argument(
+        "--force",
+        action="store_true",
+        help="start over: delete the models and results in --out",
+    )
+    protocol.add_argument(
+        "--attacks",
+        nargs="+",
+        default=None,
+        choices=sorted({a for a, _ in PROTOCOL}),
+        help="rows of the protocol to run (default: all)",
+    )
+    other_views = [name for name in VIEWS if name != "scores"]
+    protocol.add_argument(
+        "--views",
+        nargs="+",
+        default=(),
+        choices=other_views,
+        help="rerun the white-box FGSM/PGD rows with the attacker handed these "
+        "views instead of the raw scores, and flag views that mask gradients: "
+        + "; ".join(f"{name}: {VIEWS[name].summary}" for name in other_views),
+    )
+    protocol.add_argument(
+        "--no-curves", action="store_true", help="skip the minimal-perturbation curves"
+    )
+    protocol.add_argument(
+        "--no-report",
+        action="store_true",
+        help="skip the robustness report (gradient-masking checks)",
+    )
+    protocol.add_argument("--quiet", action="store_true", help="no progress output")
+    return protocol
+
+
 def build_parser():
     from . import __version__
     from .adversarial import VIEWS
@@ -168,10 +230,11 @@ def build_parser():
     )
     sub = parser.add_subparsers(dest="command", required=True)
     common = _common_options()
+    protocol = _protocol_options(BUDGETS, PROTOCOL, VIEWS)
 
     rep = sub.add_parser(
         "reproduce",
-        parents=[common],
+        parents=[common, protocol],
         help="train the paper's six models and a substitute, attack them, write tables "
         "and plots (resumable)",
         description="Train CNN, VIB, C-DV, C-JS, C-DV-IE, C-JS-IE and a LeNet-5 "
@@ -183,24 +246,11 @@ def build_parser():
     )
     rep.set_defaults(func=_reproduce_command)
     rep.add_argument(
-        "--budget",
-        choices=sorted(BUDGETS),
-        default="quick",
-        help="; ".join(f"{b.name}: {b.summary}" for b in BUDGETS.values())
-        + " (default: quick)",
-    )
-    rep.add_argument(
         "--epochs",
         type=_positive_int,
         default=None,
         help="training epochs per model (default: the budget's; the paper used "
         "200). Raising it on a finished run trains its models further.",
-    )
-    rep.add_argument(
-        "--n-eval",
-        type=_positive_int,
-        default=None,
-        help="test images attacked (default: the budget's)",
     )
     rep.add_argument(
         "--ie-lambda",
@@ -218,30 +268,6 @@ def build_parser():
         "--batch-size", type=_positive_int, default=250, help="training batch (250)"
     )
     rep.add_argument(
-        "--download",
-        action="store_true",
-        help="download missing MNIST/Fashion-MNIST files (MD5-checked)",
-    )
-    rep.add_argument(
-        "--mirror",
-        nargs="+",
-        default=None,
-        metavar="URL",
-        help="base URLs to download from, instead of the published mirrors",
-    )
-    rep.add_argument(
-        "--force",
-        action="store_true",
-        help="start over: delete the models and results in --out",
-    )
-    rep.add_argument(
-        "--attacks",
-        nargs="+",
-        default=None,
-        choices=sorted({a for a, _ in PROTOCOL}),
-        help="rows of the protocol to run (default: all)",
-    )
-    rep.add_argument(
         "--models",
         nargs="+",
         default=None,
@@ -256,25 +282,27 @@ def build_parser():
         help="keep a copy of every model at these epochs (e.g. 3 10 25) and plot "
         "clean, white-box and black-box accuracy against training length",
     )
-    other_views = [name for name in VIEWS if name != "scores"]
-    rep.add_argument(
-        "--views",
+    ev = sub.add_parser(
+        "evaluate",
+        parents=[common, protocol],
+        help="evaluate a saved model (a torch.export file) with the experiment's "
+        "protocol: the same table, curves and report (resumable)",
+        description="Attack the model saved in MODEL (torch.export.save of the "
+        "network in eval mode, mapping inputs of --input-shape to one logit per "
+        "class of --dataset) white- and black-box with the experiment's protocol, "
+        "and write the table, curves and gradient-masking report into --out.",
+    )
+    ev.set_defaults(func=_evaluate_command)
+    ev.add_argument("model", metavar="MODEL", help="a .pt2 file of torch.export")
+    ev.add_argument(
+        "--input-shape",
         nargs="+",
-        default=(),
-        choices=other_views,
-        help="rerun the white-box FGSM/PGD rows with the attacker handed these "
-        "views instead of the raw scores, and flag views that mask gradients: "
-        + "; ".join(f"{name}: {VIEWS[name].summary}" for name in other_views),
+        type=_positive_int,
+        required=True,
+        metavar="N",
+        help="one input's shape, e.g. 1 28 28 (or 784 for flat rows)",
     )
-    rep.add_argument(
-        "--no-curves", action="store_true", help="skip the minimal-perturbation curves"
-    )
-    rep.add_argument(
-        "--no-report",
-        action="store_true",
-        help="skip the robustness report (gradient-masking checks)",
-    )
-    rep.add_argument("--quiet", action="store_true", help="no progress output")
+    ev.add_argument("--name", default=None, help="its column (default: file stem)")
 
     tune = sub.add_parser(
         "tune",
@@ -352,25 +380,28 @@ def build_parser():
 def _settings(args):
     from .reproduce import Settings
 
+    own = {  # reproduce's; evaluate's model is its file
+        k: getattr(args, k)
+        for k in ("epochs", "ie_lambda", "sigma", "batch_size")
+        if hasattr(args, k)
+    }
+    models = getattr(args, "models", None)
     return Settings(
         dataset=args.dataset,
         budget=args.budget,
-        epochs=args.epochs,
         n_eval=args.n_eval,
         n_train=args.n_train,
         seed=args.seed,
         device=args.device,
-        ie_lambda=args.ie_lambda,
-        sigma=args.sigma,
-        batch_size=args.batch_size,
         data_home=args.data_home,
         attacks=tuple(args.attacks) if args.attacks else None,
-        models=tuple(args.models) if args.models else None,
+        models=tuple(models) if models else None,
         curves=not args.no_curves,
         report=not args.no_report,
-        keep_epochs=tuple(sorted(set(args.keep_epochs))),
+        keep_epochs=tuple(sorted(set(getattr(args, "keep_epochs", ())))),
         views=tuple(args.views),
         threads=args.threads,
+        **own,
     )
 
 
@@ -473,6 +504,29 @@ def _reproduce_command(args, parser):
             scheduler=args.scheduler,
         ),
     )
+
+
+def _evaluate_command(args, parser):
+    from pathlib import Path
+
+    from .reproduce import evaluate_saved_model
+
+    if args.workers is not None or args.scheduler is not None:
+        parser.error("evaluate runs on this machine: drop --workers/--scheduler")
+    settings = _settings(args)
+    try:
+        settings.resolved()
+    except ValueError as exc:
+        parser.error(str(exc))
+    out = args.out or f"results/evaluate-{Path(args.model).stem}"
+    return _resumable(
+        out,
+        lambda: evaluate_saved_model(
+            args.model, settings, out, input_shape=tuple(args.input_shape),
+            name=args.name, force=args.force, verbose=0 if args.quiet else 1,
+            download=args.download,
+        ),
+    )  # fmt: skip
 
 
 def _tune_command(args, parser):

@@ -449,3 +449,51 @@ def test_cluster_options(tmp_path, capsys):
     assert code == 1
     assert "no Dask scheduler answers at 'tcp://127.0.0.1:9'" in capsys.readouterr().err
     assert not out.exists()  # the cluster is checked before the folder is made
+
+
+def test_evaluate_a_saved_model(tmp_path, capsys):
+    import torch
+    from torch import nn
+
+    from sk_guessfirst.datasets import load_dataset
+
+    X, y = load_dataset("digits")
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
+    opt = torch.optim.Adam(module.parameters(), lr=0.01)
+    for _ in range(100):  # a plain torch training loop, nothing of the package
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(
+            module(torch.as_tensor(X)), torch.as_tensor(y)
+        )
+        loss.backward()
+        opt.step()
+    batch = torch.export.Dim("batch")
+    program = torch.export.export(
+        module.eval(), (torch.zeros(2, 64),), dynamic_shapes=({0: batch},)
+    )
+    path = tmp_path / "mlp.pt2"
+    torch.export.save(program, str(path))
+    out = tmp_path / "run"
+    args = ["evaluate", str(path), "--input-shape", "64", "--n-eval", "30",
+            "--attacks", "fgsm", "--no-curves", "--no-report", "--device", "cpu",
+            "--quiet", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    rows = {
+        (r["attack"], r["mode"], r["eps"]): r
+        for r in _table(out)
+        if r["loss"] == "worst"
+    }
+    clean = float(rows["clean", "", "0.0"]["accuracy"])
+    white = float(rows["fgsm", "white-box", "0.3"]["accuracy"])
+    assert rows["clean", "", "0.0"]["model"] == "mlp" and clean > 80
+    assert white < clean and ("fgsm", "black-box", "0.15") in rows
+    # resumable by cells: the same command finds the run finished
+    assert main(args) == 1
+    assert "already holds a finished run" in capsys.readouterr().err
+    # a file that is not a torch.export program is refused, and nothing written
+    bad = tmp_path / "bad.pt2"
+    bad.write_bytes(b"not a model")
+    assert main([*args[:1], str(bad), *args[2:-1], str(tmp_path / "bad")]) == 1
+    assert "is not a torch.export file" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -19,7 +19,7 @@ from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer
 from ._substitute import SubstituteCache, fit_substitute
-from ._torch_classifier import TorchClassifier
+from ._torch_classifier import TorchClassifier, load_exported
 
 __all__ = [
     "ATTACKS",
@@ -40,6 +40,7 @@ __all__ = [
     "evaluate_attack",
     "fit_substitute",
     "input_gradient_stats",
+    "load_exported",
     "make_adversarial_scorer",
     "robustness_curve",
     "robustness_report",

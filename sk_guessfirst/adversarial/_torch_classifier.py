@@ -171,3 +171,51 @@ def _evaluating(module: nn.Module):
         yield module
     finally:
         module.train(training)
+
+
+class ExportedModule(nn.Module):
+    """A network saved with ``torch.export.save``, as a module.
+
+    ``torch.export``'s file is a graph and tensors, read as data
+    (``torch.export.load``), not Python code; the program is fixed in the
+    mode it was exported in (export it after ``model.eval()``), so ``train``
+    and ``eval`` only set the flag here, and a copy shares the program (it
+    is never trained).
+    """
+
+    def __init__(self, program):
+        super().__init__()
+        self.program = program.module()
+
+    def train(self, mode: bool = True):
+        self.training = mode
+        return self
+
+    def forward(self, x):
+        return self.program(x)
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+def load_exported(path) -> ExportedModule:
+    """The network of a ``torch.export`` file (``.pt2``), read as data.
+
+    Parameters
+    ----------
+    path : path-like
+        A file written by ``torch.export.save``.
+
+    Returns
+    -------
+    module : ExportedModule
+    """
+    try:
+        program = torch.export.load(str(path))
+    except Exception as exc:  # torch raises many kinds for a foreign file
+        raise ValueError(
+            f"{path} is not a torch.export file ({type(exc).__name__}: {exc}); "
+            "save the model with torch.export.save(torch.export.export(model.eval(), "
+            "(example_input,)), path)"
+        ) from None
+    return ExportedModule(program)

@@ -30,16 +30,22 @@ import numpy as np
 import torch
 
 from ..adversarial import VIEWS
-from ..checkpoint import data_fingerprint
 from ..datasets import load_experiment_data
 from . import _tables
 from ._experiment import Experiment
-from ._outputs import write_outputs
+from ._external import evaluate_saved_model
 from ._plan import BUDGETS, MODELS, PROTOCOL, SUBSTITUTE, VIEW_ROWS
-from ._progress import Log, Progress, duration
-from ._run import RunDirectory
+from ._progress import Log
+from ._run import RunDirectory, data_key
 
-__all__ = ["BUDGETS", "MODELS", "PROTOCOL", "Settings", "reproduce"]
+__all__ = [
+    "BUDGETS",
+    "MODELS",
+    "PROTOCOL",
+    "Settings",
+    "evaluate_saved_model",
+    "reproduce",
+]
 
 
 @dataclass(frozen=True)
@@ -116,19 +122,6 @@ def _check_views(views):
     return tuple(v for v in VIEWS if v in views)
 
 
-def _data_key(settings, X, y, Xe, ye):
-    """What the cells depend on in the data: the data set and fingerprints of
-    the training and attacked images (a changed subset, size or file is a new
-    key)."""
-    return {
-        "dataset": settings.dataset,
-        "n_train": len(X),
-        "train": data_fingerprint(X, y),
-        "n_eval": len(Xe),
-        "eval": data_fingerprint(Xe, ye),
-    }
-
-
 def _check_models(settings, names, y):
     """Every model's parameters, checked before anything is written."""
     if len(np.unique(y)) < 2:
@@ -196,9 +189,7 @@ def reproduce(
     # the cluster before the folder: a scheduler that does not answer
     # leaves nothing in --out
     with _cluster_client(workers, scheduler) as client:
-        run = RunDirectory(
-            out, settings, _data_key(settings, X, y, Xe, ye), force=force
-        )
+        run = RunDirectory(out, settings, data_key(settings, X, y, Xe, ye), force=force)
         threads = torch.get_num_threads()
         torch.set_num_threads(int(settings.threads or threads))
         try:
@@ -212,7 +203,7 @@ def reproduce(
 
                 log(f"Dask cluster: {_describe(client)}")
                 compute_on_cluster(exp, names, client)
-            return _evaluate(exp, run, settings, names, log, t0)
+            return exp.evaluate_all([MODELS[n] for n in names], t0)
         finally:
             torch.set_num_threads(threads)
             run.close()
@@ -224,22 +215,6 @@ def _cluster_client(workers, scheduler):
     from ._cluster import dask_client
 
     return dask_client(workers, scheduler)
-
-
-def _evaluate(exp, run, settings, names, log, t0):
-    """Model by model, every cell (stored, or computed now), then the outputs."""
-    progress = Progress(len(names) * exp.cells_per_model, log)
-    log(f"{len(names)} models, {progress.total} evaluation cells")
-    results = {}
-    for name in names:
-        results[name] = exp.evaluate_model(MODELS[name], progress)
-        rows = _tables.table_rows(list(results), results, exp.table_cells)
-        timing = {"training": exp.training_seconds, "total": time.perf_counter() - t0}
-        # every output after every model (partial tables), results.md last
-        finished = len(results) == len(names)
-        write_outputs(run, settings, exp.sizes, results, rows, timing, finished)
-    log(f"Results in {run.path} ({duration(timing['total'])})")
-    return rows
 
 
 def _describe(client) -> str:

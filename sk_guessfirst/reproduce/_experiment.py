@@ -28,6 +28,7 @@ from ._cells import (
     TableCell,
     ViewCell,
 )
+from ._outputs import write_outputs
 from ._plan import (
     BUDGETS,
     CURVES,
@@ -39,8 +40,9 @@ from ._plan import (
     VIEW_ROWS,
     ModelSpec,
 )
-from ._progress import EpochProgress, Progress
+from ._progress import EpochProgress, Progress, duration
 from ._run import RunDirectory, Trained
+from ._tables import table_rows
 
 MODES = ("white-box", "black-box")
 
@@ -228,8 +230,11 @@ class Experiment:
 
     # -- one model, every cell -------------------------------------------------
 
-    def evaluate_model(self, spec: ModelSpec, progress: Progress) -> ModelResults:
-        model = self.model(spec)
+    def evaluate_model(
+        self, spec: ModelSpec | Trained, progress: Progress
+    ) -> ModelResults:
+        """Every cell of the model of ``spec`` (or of a given model)."""
+        model = spec if isinstance(spec, Trained) else self.model(spec)
         out = ModelResults(self.clean(model))
         self.log(f"{model.name}: clean accuracy {out.clean.mean():.1%}")
         for table in self.table_cells:
@@ -287,3 +292,29 @@ class Experiment:
         for view in self.settings.views:
             table[view, "gradients"], _ = self.evaluate(model, GradientCell(view))
         return table
+
+    # -- every model, then the outputs -------------------------------------------
+
+    def evaluate_all(self, models, t0: float) -> list:
+        """Model by model (specs, or models given), every cell (stored, or
+        computed now), then every output; returns the table rows."""
+        settings, log = self.settings, self.log
+        progress = Progress(len(models) * self.cells_per_model, log)
+        log(f"{len(models)} models, {progress.total} evaluation cells")
+        results: dict = {}
+        rows: list = []
+        timing: dict = {}
+        for spec in models:
+            results[spec.name] = self.evaluate_model(spec, progress)
+            rows = table_rows(list(results), results, self.table_cells)
+            timing = {
+                "training": self.training_seconds,
+                "total": time.perf_counter() - t0,
+            }
+            # every output after every model (partial tables), results.md last
+            finished = len(results) == len(models)
+            write_outputs(
+                self.run, settings, self.sizes, results, rows, timing, finished
+            )
+        log(f"Results in {self.run.path} ({duration(timing['total'])})")
+        return rows

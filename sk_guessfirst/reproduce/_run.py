@@ -46,7 +46,7 @@ from typing import Any
 import joblib
 
 from .._plaindata import UnreadableFile, dump, load, write_json_atomic
-from ..checkpoint import fit_or_resume, training_params
+from ..checkpoint import data_fingerprint, fit_or_resume, training_params
 
 RUN_JSON = "run.json"
 LOCK = ".lock"
@@ -272,9 +272,12 @@ class Trained:
         ``fit()`` returns the fitted estimator; called once, on first use.
     """
 
-    def __init__(self, name, estimator, epochs, fit):
+    def __init__(self, name, estimator, epochs, fit, params=None):
         self.name, self.epochs, self._fit, self._fitted = name, epochs, fit, None
         self.template = estimator
+        if params is not None:  # a model from elsewhere says what it is
+            self.params = dict(params)
+            return
         defaults = type(estimator)().get_params(deep=False)
         self.params = {
             k: repr(v)
@@ -375,3 +378,16 @@ def _jsonable(settings):
     from dataclasses import asdict
 
     return json.loads(json.dumps(asdict(settings), default=str))
+
+
+def data_key(settings, X, y, Xe, ye):
+    """What the cells depend on in the data: the data set and fingerprints of
+    the training and attacked images (a changed subset, size or file is a new
+    key)."""
+    return {
+        "dataset": settings.dataset,
+        "n_train": len(X),
+        "train": data_fingerprint(X, y),
+        "n_eval": len(Xe),
+        "eval": data_fingerprint(Xe, ye),
+    }
