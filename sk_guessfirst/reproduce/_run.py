@@ -137,7 +137,11 @@ class RunDirectory:
         settings = _jsonable(self.settings)
         if previous is not None and not force:
             finished = self.path / FINISHED
-            if finished.exists() and previous.get("settings") == settings:
+            # the thread count is recorded, not compared: it moves the
+            # numbers of models trained from now on, not the finished ones
+            if finished.exists() and _but_threads(previous.get("settings")) == (
+                _but_threads(settings)
+            ):
                 raise FileExistsError(
                     f"{self.path} already holds a finished run with these settings "
                     f"({FINISHED}); choose another --out, raise --epochs to train "
@@ -391,3 +395,9 @@ def data_key(settings, X, y, Xe, ye):
         "n_eval": len(Xe),
         "eval": data_fingerprint(Xe, ye),
     }
+
+
+def _but_threads(settings: dict | None) -> dict | None:
+    if settings is None:
+        return None
+    return {k: v for k, v in settings.items() if k != "threads"}
