@@ -189,8 +189,16 @@ def test_vib_expectation_over_transformation(digits):
     )
     eot = eot_art.predict(images)
     np.testing.assert_allclose(np.exp(eot).sum(1), 1, rtol=1e-4)  # log-probabilities
-    with pytest.raises(ValueError, match="VIBClassifier only"):
-        to_art(CNNClassifier(max_epochs=1, **FAST).fit(X, y), eot_samples=4)
+    # any other model: the mean probability over passes; for a deterministic
+    # one that is its own softmax
+    cnn = CNNClassifier(max_epochs=1, **FAST).fit(X, y)
+    logits = torch.as_tensor(cnn.decision_function(Xt[:5]))
+    np.testing.assert_allclose(
+        to_art(cnn, eot_samples=4).predict(images),
+        torch.log_softmax(logits, 1).numpy(),
+        rtol=1e-4,
+        atol=1e-5,
+    )
 
 
 def test_autoattack_equals_a_direct_call_of_the_reference(hcc, digits):

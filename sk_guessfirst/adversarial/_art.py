@@ -57,7 +57,8 @@ def to_art(
         What the attacker is handed (see :data:`VIEWS`); anything but the raw
         scores can mask gradients, which the robustness report flags.
     eot_samples : int, default=0
-        VIB only: draws averaged per forward pass (expectation over transformation).
+        Passes averaged per forward pass (expectation over transformation):
+        for VIB, draws of z; for a randomised model, its passes.
     **art_kwargs
         Passed on to ``PyTorchClassifier``: ``preprocessing_defences=[...]``
         (e.g. ART's ``FeatureSqueezing``), ``postprocessing_defences``,

@@ -261,7 +261,8 @@ def attacked_function(
     view : str, default="scores"
         What the module outputs (:data:`VIEWS`).
     eot_samples : int, default=0
-        VIB only: average this many draws of z (expectation over transformation).
+        Average this many passes (VIB: draws of z), the expectation over
+        transformation of a randomised model.
 
     Returns
     -------
