@@ -22,9 +22,14 @@ from skorch.dataset import unpack_data
 
 from ._base import GuessFirstNet, positive
 from ._docs import fill_doc
-from .estimators import CNNClassifier
+from .estimators import CNNClassifier, HypothesisConditionedClassifier
 
-__all__ = ["AdversarialTrainingClassifier", "AdversarialTrainingMixin", "pgd_examples"]
+__all__ = [
+    "AdversarialHypothesisClassifier",
+    "AdversarialTrainingClassifier",
+    "AdversarialTrainingMixin",
+    "pgd_examples",
+]
 
 
 @contextmanager
@@ -185,5 +190,63 @@ class AdversarialTrainingClassifier(AdversarialTrainingMixin, CNNClassifier):
 
     _parameter_constraints = {
         **CNNClassifier._parameter_constraints,
+        **AdversarialTrainingMixin._adversarial_constraints,
+    }
+
+
+@fill_doc
+class AdversarialHypothesisClassifier(
+    AdversarialTrainingMixin, HypothesisConditionedClassifier
+):
+    """The hypothesis-conditioned classifier trained on PGD adversarial examples.
+
+    Each training batch is replaced by its L-inf PGD examples against the
+    current network before the hypothesis model's own training step (its
+    objective, and the IE regulariser with ``ie_lambda > 0``). The attack
+    climbs the cross-entropy of the K hypothesis scores, computed end to end
+    (:func:`~sk_guessfirst.adversarial_training.pgd_examples`): the loss the
+    evaluation's PGD uses too, so the model is trained against the attack it
+    is measured with. Whether that is the strongest inner maximisation for
+    these scores (the margin loss was the stronger attack in the evaluation)
+    is still to be measured.
+
+    Parameters
+    ----------
+    adv_eps : float, default=0.3
+        L-inf budget of the training attack, in the scale of the inputs.
+    adv_steps : int, default=40
+        PGD iterations per batch.
+    clip_values : tuple, default=(0.0, 1.0)
+        Valid input range.
+    **kwargs
+        The parameters of
+        :class:`~sk_guessfirst.HypothesisConditionedClassifier` (``objective``,
+        ``ie_lambda``, ``sigma``, ...) and skorch's.
+
+    Attributes
+    ----------
+    {common_attributes}
+
+    Examples
+    --------
+    >>> from sk_guessfirst.adversarial_training import (
+    ...     AdversarialHypothesisClassifier)
+    >>> from sk_guessfirst.datasets import load_digits
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = AdversarialHypothesisClassifier(
+    ...     adv_eps=0.1, adv_steps=2, max_epochs=1, input_shape=(1, 8, 8),
+    ...     random_state=0).fit(X[:300], y[:300])
+    >>> clf.predict(X[:2]).shape
+    (2,)
+    """
+
+    def __init__(self, *, adv_eps=0.3, adv_steps=40, clip_values=(0.0, 1.0), **kwargs):
+        super().__init__(**kwargs)
+        self.adv_eps = adv_eps
+        self.adv_steps = adv_steps
+        self.clip_values = clip_values
+
+    _parameter_constraints = {
+        **HypothesisConditionedClassifier._parameter_constraints,
         **AdversarialTrainingMixin._adversarial_constraints,
     }

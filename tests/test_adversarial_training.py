@@ -2,9 +2,16 @@ import numpy as np
 import pytest
 import torch
 
-from sk_guessfirst import AdversarialTrainingClassifier, CNNClassifier
+from sk_guessfirst import (
+    AdversarialTrainingClassifier,
+    CNNClassifier,
+    HypothesisConditionedClassifier,
+)
 from sk_guessfirst.adversarial import adversarial_accuracy
-from sk_guessfirst.adversarial_training import pgd_examples
+from sk_guessfirst.adversarial_training import (
+    AdversarialHypothesisClassifier,
+    pgd_examples,
+)
 from sk_guessfirst.datasets import load_dataset
 
 FAST = dict(batch_size=64, random_state=0, device="cpu")
@@ -65,3 +72,17 @@ def test_adversarial_training_buys_robustness_over_the_plain_cnn(cnn, digits):
     # measured: clean 98%; PGD-10 at 0.2 leaves the plain CNN 1.3%, this 60%
     assert at.score(Xt, yt) > 0.9
     assert plain < 0.1 and robust > 0.4, (plain, robust)
+
+
+def test_a_hypothesis_model_trains_adversarially_with_its_objective_and_ie(digits):
+    X, y, Xt, yt = digits
+    common = dict(objective="js", ie_lambda=0.01, max_epochs=10, **FAST)
+    plain = HypothesisConditionedClassifier(**common).fit(X, y)
+    at = AdversarialHypothesisClassifier(adv_eps=0.2, adv_steps=5, **common).fit(X, y)
+    assert "ie" in at.history[-1, "batches", -1]  # the IE regulariser ran too
+    attack = dict(attack="pgd", eps=0.2, random_state=0, max_iter=10)
+    before = adversarial_accuracy(plain, Xt, yt, **attack)
+    after = adversarial_accuracy(at, Xt, yt, **attack)
+    # measured: clean 98.7% and 98.0%; PGD-10 at 0.2: 4.0% plain, 55.3% trained
+    assert at.score(Xt, yt) > 0.9
+    assert before < 0.15 and after > 0.4, (before, after)
