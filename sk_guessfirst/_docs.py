@@ -3,9 +3,9 @@
 COMMON_PARAMETERS = """\
 input_shape : tuple or None, default=None
         Shape of one sample: (D,) for flat features, (H, W) or (C, H, W) for
-        images. None takes it from 3-D (n, H, W) or 4-D (n, C, H, W) X, and
-        reads 2-D X with s*s >= 64 features as (1, s, s) images, with a
-        warning (pass input_shape to say which you mean).
+        images. None takes it from 3-D (n, H, W) or 4-D (n, C, H, W) X; 2-D X
+        is flat features whatever its width (pass input_shape=(C, H, W) to
+        read flat rows as images).
     optimizer : torch optimizer class, default=torch.optim.Adam
         Routed parameters: ``optimizer__weight_decay`` and so on.
     lr : float, default=1e-3
