@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from .._base import GuessFirstNet, resolve_device
 from ..objectives import Objective, get_objective
-from ._torch_classifier import TorchClassifier
+from ._torch_classifier import TorchClassifier, evaluating
 
 
 @dataclass(frozen=True)
@@ -281,13 +281,15 @@ def attacked_function(
 
 def is_stochastic(target: Target, n: int = 8) -> bool:
     """Whether the network's outputs change between two evaluation-mode
-    passes on the same inputs (dropout left on, noise layers, sampling)."""
-    module = copy.deepcopy(target.net.module_).eval()
+    passes on the same inputs (dropout left on, noise layers, sampling).
+    The network itself is run, in evaluation mode for the two passes (its
+    mode restored), not a copy: every evaluation asks this."""
+    module = target.net.module_
+    if hasattr(module, "encode"):  # VIB: its mean encoder is what it predicts
+        return False
     g = torch.Generator().manual_seed(0)
     x = torch.rand(n, *target.input_shape, generator=g).to(device_of(target))
-    with torch.no_grad(), torch.random.fork_rng(devices=[]):
-        if hasattr(module, "encode"):  # VIB: its mean encoder is what it predicts
-            return False
+    with torch.no_grad(), torch.random.fork_rng(devices=[]), evaluating(module):
         return not torch.equal(module(x), module(x))
 
 

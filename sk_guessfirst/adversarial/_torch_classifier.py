@@ -131,7 +131,7 @@ class TorchClassifier:
             classes = getattr(self.net_, "classes_", None)
         if classes is None:
             probe = torch.zeros(1, *self.input_shape_, device=self.device)
-            with torch.no_grad(), _evaluating(module):
+            with torch.no_grad(), evaluating(module):
                 k = int(module(probe).shape[-1])
             classes = np.arange(k)
         self.classes_ = np.asarray(classes)
@@ -144,7 +144,7 @@ class TorchClassifier:
             return np.asarray(self.net_.predict(X))
         module = self.module_
         out = []
-        with torch.no_grad(), _evaluating(module):
+        with torch.no_grad(), evaluating(module):
             for start in range(0, len(X), self.batch_size):
                 x = torch.as_tensor(X[start : start + self.batch_size])
                 out.append(module(x.to(self.device)).argmax(-1).cpu().numpy())
@@ -163,7 +163,7 @@ class TorchClassifier:
 
 
 @contextmanager
-def _evaluating(module: nn.Module):
+def evaluating(module: nn.Module):
     """Evaluation mode (as a fitted classifier predicts), restored after."""
     training = module.training
     module.eval()
