@@ -32,11 +32,10 @@ import torch
 from ..adversarial import VIEWS
 from ..datasets import load_experiment_data
 from . import _tables
-from ._experiment import Experiment
+from ._experiment import open_experiment
 from ._external import evaluate_saved_model
 from ._plan import BUDGETS, MODELS, PROTOCOL, SUBSTITUTE, VIEW_ROWS
 from ._progress import Log
-from ._run import RunDirectory, data_key
 
 __all__ = [
     "BUDGETS",
@@ -184,29 +183,22 @@ def reproduce(
         data_home=settings.data_home, download=download, mirrors=mirrors,
     )  # fmt: skip
     _check_models(settings, names, y)
-    n_eval = min(int(settings.n_eval or len(Xt)), len(Xt))
-    Xe, ye = Xt[:n_eval], yt[:n_eval]
     # the cluster before the folder: a scheduler that does not answer
     # leaves nothing in --out
-    with _cluster_client(workers, scheduler) as client:
-        run = RunDirectory(out, settings, data_key(settings, X, y, Xe, ye), force=force)
-        threads = torch.get_num_threads()
-        torch.set_num_threads(int(settings.threads or threads))
-        try:
-            exp = Experiment(run, settings, X, y, Xe, ye, log)
-            log(
-                f"{settings.dataset}: {len(X)} training images, {n_eval} attacked "
-                f"test images; budget '{settings.budget}' ({budget.summary})"
-            )
-            if client is not None:
-                from ._cluster import compute_on_cluster
+    with (
+        _cluster_client(workers, scheduler) as client,
+        open_experiment(settings, out, X, y, Xt, yt, force=force, log=log) as exp,
+    ):
+        log(
+            f"{settings.dataset}: {len(X)} training images, {len(exp.X)} attacked "
+            f"test images; budget '{settings.budget}' ({budget.summary})"
+        )
+        if client is not None:
+            from ._cluster import compute_on_cluster
 
-                log(f"Dask cluster: {_describe(client)}")
-                compute_on_cluster(exp, names, client)
-            return exp.evaluate_all([MODELS[n] for n in names], t0)
-        finally:
-            torch.set_num_threads(threads)
-            run.close()
+            log(f"Dask cluster: {_describe(client)}")
+            compute_on_cluster(exp, names, client)
+        return exp.evaluate_all([MODELS[n] for n in names], t0)
 
 
 def _cluster_client(workers, scheduler):

@@ -33,7 +33,7 @@ import distributed
 import numpy as np
 
 from ..adversarial import ATTACKS
-from ._cells import Cell, Clean, Craft, LengthCell, TableCell
+from ._cells import Clean, Craft, LengthCell, TableCell
 from ._plan import MODELS, SUBSTITUTE, Budget
 
 SPECS = {**MODELS, SUBSTITUTE.name: SUBSTITUTE}
@@ -234,13 +234,9 @@ class ClusterRun:
         self._fits: dict = {}
         self._cells: dict = {}  # (model key, cell name) -> future
         self._written: dict = {}  # future -> (trained, cell)
-        from ..checkpoint import data_fingerprint
-
         s = exp.settings
-        expected = (
-            data_fingerprint(exp.X_train, exp.y_train),
-            data_fingerprint(exp.X, exp.y),
-        )
+        # the fingerprints the run folder already keys its cells by
+        expected = (exp.run.data["train"], exp.run.data["eval"])
         self._data = (s, len(exp.X), expected)  # each worker loads it once
         self._context = _Context(s, exp.budget, None, None, exp.sizes)
 
@@ -323,4 +319,4 @@ def compute_on_cluster(exp, names, client) -> None:
     ClusterRun(exp, client).run(exp.plan(names), exp.log)
 
 
-__all__ = ["ClusterRun", "Cell", "compute_on_cluster", "dask_client"]
+__all__ = ["ClusterRun", "compute_on_cluster", "dask_client"]

@@ -10,9 +10,11 @@ its black-box crafts are shared by every model's cells.
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 from sklearn.base import clone
 
 from ..adversarial import ATTACKS
@@ -41,10 +43,27 @@ from ._plan import (
     ModelSpec,
 )
 from ._progress import EpochProgress, Progress, duration
-from ._run import RunDirectory, Trained
+from ._run import RunDirectory, Trained, data_key
 from ._tables import table_rows
 
 MODES = ("white-box", "black-box")
+
+
+@contextmanager
+def open_experiment(settings, out, X, y, X_test, y_test, *, force, log):
+    """The experiment in its run folder (locked), on the first ``n_eval``
+    test images, with ``settings.threads`` torch threads; the folder's lock
+    and torch's thread count are given back on the way out."""
+    n_eval = min(int(settings.n_eval or len(X_test)), len(X_test))
+    Xe, ye = X_test[:n_eval], y_test[:n_eval]
+    run = RunDirectory(out, settings, data_key(settings, X, y, Xe, ye), force=force)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(int(settings.threads or threads))
+    try:
+        yield Experiment(run, settings, X, y, Xe, ye, log)
+    finally:
+        torch.set_num_threads(threads)
+        run.close()
 
 
 @dataclass

@@ -17,9 +17,9 @@ import torch
 
 from ..adversarial import TorchClassifier, load_exported
 from ..datasets import load_experiment_data
-from ._experiment import Experiment
+from ._experiment import open_experiment
 from ._progress import Log
-from ._run import RunDirectory, Trained, data_key
+from ._run import Trained
 
 
 def _sha256(path: Path) -> str:
@@ -88,13 +88,7 @@ def evaluate_saved_model(
             f"{path.name} outputs {k} scores per input, but {settings.dataset} has "
             f"{len(classes)} classes"
         )
-    n_eval = min(int(settings.n_eval or len(Xt)), len(Xt))
-    Xe, ye = Xt[:n_eval], yt[:n_eval]
-    run = RunDirectory(out, settings, data_key(settings, X, y, Xe, ye), force=force)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(int(settings.threads or threads))
-    try:
-        exp = Experiment(run, settings, X, y, Xe, ye, log)
+    with open_experiment(settings, out, X, y, Xt, yt, force=force, log=log) as exp:
         model = Trained(
             name or path.stem,
             clf,
@@ -102,8 +96,7 @@ def evaluate_saved_model(
             lambda: clf,
             params={"sha256": _sha256(path), "input_shape": list(clf.input_shape_)},
         )
-        log(f"{model.name}: {path} ({model.params['sha256'][:12]}), {n_eval} images")
+        log(
+            f"{model.name}: {path} ({model.params['sha256'][:12]}), {len(exp.X)} images"
+        )
         return exp.evaluate_all([model], t0)
-    finally:
-        torch.set_num_threads(threads)
-        run.close()
