@@ -1,7 +1,10 @@
-"""Training on adversarial examples (Madry et al. 2018), inside skorch's loop.
+"""Training on adversarial examples, inside skorch's loop.
 
-Each training batch is replaced by its L-inf PGD examples before the
-ordinary training step. The examples are crafted in torch on the live
+Two methods (:data:`METHODS`): Madry et al. (2018) replace each training
+batch by its L-inf PGD examples before the ordinary training step; TRADES
+(Zhang et al. 2019) keeps the clean batch's loss and adds
+``trades_beta * KL(f(x) || f(x'))``, x' the PGD maximiser of that KL. The
+examples are crafted in torch on the live
 network (switched to evaluation mode for the attack, so BatchNorm uses its
 running statistics, and back), with Foolbox 3's ``LinfPGD``: no copy of the
 network and no round trip through numpy per batch. Parameters take no
@@ -15,20 +18,28 @@ never import it, so training never reaches back up into evaluation code.
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
+from sklearn.utils._param_validation import StrOptions
 from skorch.dataset import unpack_data
 
 from ._base import GuessFirstNet, positive
 from ._docs import fill_doc
+from .adversarial._model import LOSSES, AttackedFunction, check_loss_name
 from .estimators import CNNClassifier, HypothesisConditionedClassifier
 
 __all__ = [
+    "METHODS",
+    "Method",
     "AdversarialHypothesisClassifier",
     "AdversarialTrainingClassifier",
     "AdversarialTrainingMixin",
     "pgd_examples",
+    "trades_kl",
 ]
 
 
@@ -56,13 +67,14 @@ def pgd_examples(
     eps: float,
     steps: int,
     clip_values: tuple[float, float] = (0.0, 1.0),
+    loss: str | Callable = "ce",
 ) -> torch.Tensor:
     """L-inf PGD examples of ``(X, y)`` against the live network of ``net``.
 
     Madry et al.'s attack as Foolbox 3's ``LinfPGD`` runs it: one uniform
     random start in the eps ball (drawn from torch's global RNG, which
     skorch's ``random_state`` seeds and the checkpoints save), ``steps``
-    signed-gradient steps of ``2.5 eps / steps`` on the cross-entropy of the
+    signed-gradient steps of ``2.5 eps / steps`` on ``loss`` of the
     network's K outputs (for a hypothesis model: its K hypothesis scores,
     computed end to end), each projected onto the ball and the valid range.
 
@@ -80,61 +92,191 @@ def pgd_examples(
         PGD iterations.
     clip_values : tuple of float, default=(0.0, 1.0)
         Valid input range.
+    loss : {"ce", "margin"} or callable, default="ce"
+        What the steps climb: a name of the evaluation's loss registry
+        (``sk_guessfirst.adversarial.LOSSES``: cross-entropy, or the
+        Carlini-Wagner margin), or ``loss(outputs, y) -> scalar`` on the K
+        outputs (TRADES passes its KL divergence this way).
 
     Returns
     -------
     X_adv : torch.Tensor
         Same shape and device as X, detached.
     """
+    import eagerpy as ep
     import foolbox as fb
 
-    from .adversarial._model import AttackedFunction
+    loss_fn = check_loss_name(loss).module() if isinstance(loss, str) else loss
+
+    class _PGD(fb.attacks.LinfPGD):
+        # Foolbox's documented hook: the loss its gradient steps climb
+        def get_loss_fn(self, model, labels):
+            def climbed(inputs):
+                return ep.astensor(loss_fn(model(inputs).raw, labels.raw) * len(inputs))
+
+            return climbed
 
     lo, hi = (float(v) for v in clip_values)
     with _frozen(net.module_) as module:
         objective = getattr(net, "objective", None)
         scores = AttackedFunction(module, objective=objective).eval()
         fmodel = fb.PyTorchModel(scores, bounds=(lo, hi), device=X.device)
-        attack = fb.attacks.LinfPGD(
+        attack = _PGD(
             abs_stepsize=2.5 * float(eps) / steps, steps=int(steps), random_start=True
         )
         _, X_adv, _ = attack(fmodel, X.float(), y.long(), epsilons=float(eps))
     return X_adv.detach()
 
 
-class AdversarialTrainingMixin:
-    """Madry-style adversarial training for an sk_guessfirst estimator.
+def trades_kl(clean: torch.Tensor, adversarial: torch.Tensor) -> torch.Tensor:
+    """TRADES' robust term: ``KL(softmax(clean) || softmax(adversarial))``.
 
-    Put it first in the bases (``class M(AdversarialTrainingMixin, Est)``):
-    it adds ``adv_eps``, ``adv_steps`` and ``clip_values`` and replaces each
-    training batch by :func:`pgd_examples` against the current network
-    before the estimator's own training step, so callbacks, checkpoints,
-    resume and ``GridSearchCV`` work as for the estimator itself.
+    Summed over the K outputs and averaged over the batch (Zhang et al. 2019,
+    eq. 5; the reference code's ``KLDivLoss(reduction="sum") / batch``).
+
+    Parameters
+    ----------
+    clean : torch.Tensor of shape (n, K)
+        The network's outputs on the clean inputs.
+    adversarial : torch.Tensor of shape (n, K)
+        Its outputs on the perturbed inputs.
+
+    Returns
+    -------
+    kl : torch.Tensor
+        A scalar.
+    """
+    return F.kl_div(
+        F.log_softmax(adversarial, dim=1),
+        F.log_softmax(clean, dim=1),
+        reduction="batchmean",
+        log_target=True,
+    )
+
+
+@dataclass(frozen=True)
+class Method:
+    """One way to train on adversarial examples: what a training step does.
+
+    ``step(net, X, y, fit_params, ordinary_step)`` crafts against the live
+    network and returns the result of the estimator's own training step
+    (``ordinary_step(batch)``), so the objective, IE and skorch's bookkeeping
+    stay the estimator's.
+    """
+
+    name: str
+    summary: str
+    step: Callable
+
+
+def _madry_step(net, X, y, fit_params, ordinary_step):
+    X_adv = pgd_examples(
+        net, X, y, eps=net.adv_eps, steps=net.adv_steps,
+        clip_values=tuple(net.clip_values), loss=net.adv_loss,
+    )  # fmt: skip
+    return ordinary_step((X_adv, y))
+
+
+def _trades_step(net, X, y, fit_params, ordinary_step):
+    with torch.no_grad(), _frozen(net.module_) as module:
+        objective = getattr(net, "objective", None)
+        clean = AttackedFunction(module, objective=objective)(X)
+    X_adv = pgd_examples(
+        net, X, y, eps=net.adv_eps, steps=net.adv_steps,
+        clip_values=tuple(net.clip_values), loss=lambda out, _: trades_kl(clean, out),
+    )  # fmt: skip
+    net._trades_adversarial = X_adv
+    try:
+        return ordinary_step((X, y))
+    finally:
+        del net._trades_adversarial
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "madry",
+            "train on PGD examples of adv_loss (Madry et al. 2018)",
+            _madry_step,
+        ),
+        Method(
+            "trades",
+            "the clean loss plus trades_beta KL(f(x) || f(x')), x' the PGD "
+            "maximiser of that KL (Zhang et al. 2019)",
+            _trades_step,
+        ),
+    )
+}
+
+
+class AdversarialTrainingMixin:
+    """Adversarial training (Madry PGD or TRADES) for an sk_guessfirst estimator.
+
+    Put it first in the bases (``class M(AdversarialTrainingMixin, Est)``) and
+    call :meth:`_set_adversarial` in ``__init__``: it adds ``adv_method``,
+    ``adv_eps``, ``adv_steps``, ``adv_loss``, ``trades_beta`` and
+    ``clip_values``, and runs each training batch through the method's step
+    (:data:`METHODS`) before or around the estimator's own training step, so
+    callbacks, checkpoints, resume and ``GridSearchCV`` work as for the
+    estimator itself.
     """
 
     _adversarial_constraints = {
+        "adv_method": [StrOptions(set(METHODS))],
         "adv_eps": [positive()],
         "adv_steps": [positive(numbers.Integral)],
+        "adv_loss": [StrOptions(set(LOSSES))],
+        "trades_beta": [positive()],
         "clip_values": [tuple, list],
     }
 
+    def _set_adversarial(
+        self, adv_method, adv_eps, adv_steps, adv_loss, trades_beta, clip_values
+    ):
+        self.adv_method = adv_method
+        self.adv_eps = adv_eps
+        self.adv_steps = adv_steps
+        self.adv_loss = adv_loss
+        self.trades_beta = trades_beta
+        self.clip_values = clip_values
+
     def train_step_single(self, batch, **fit_params):
-        """Replace the batch by PGD examples against the current network, then step."""
+        """One adversarial training step of ``adv_method`` on the batch."""
         Xi, yi = unpack_data(batch)
         weight = next(self.module_.parameters(), None)
         Xi = torch.as_tensor(Xi).to(Xi.device if weight is None else weight.device)
-        X_adv = pgd_examples(
-            self,
-            Xi.reshape(len(Xi), *self.input_shape_),
-            yi.to(Xi.device),
-            eps=self.adv_eps,
-            steps=self.adv_steps,
-            clip_values=tuple(self.clip_values),
+        shape = Xi.shape
+
+        def ordinary_step(b):
+            X, y = b
+            return super(AdversarialTrainingMixin, self).train_step_single(
+                (X.reshape(shape), y), **fit_params
+            )
+
+        X = Xi.reshape(len(Xi), *self.input_shape_)
+        return METHODS[self.adv_method].step(
+            self, X, yi.to(Xi.device), fit_params, ordinary_step
         )
-        return super().train_step_single((X_adv.reshape(Xi.shape), yi), **fit_params)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        X_adv = getattr(self, "_trades_adversarial", None)
+        if not training or X_adv is None:
+            return loss
+        clean = y_pred[0] if isinstance(y_pred, tuple) else y_pred
+        objective = getattr(self, "objective", None)
+        adversarial = AttackedFunction(self.module_, objective=objective)(X_adv)
+        kl = trades_kl(clean, adversarial)
+        self._check_finite(kl, "TRADES KL term")
+        self.history.record_batch("trades_kl", kl.item())
+        return loss + self.trades_beta * kl
 
     def _loss_description(self):
-        return f"of PGD adversarial training (adv_eps={self.adv_eps})"
+        return (
+            f"of {self.adv_method} adversarial training (adv_eps={self.adv_eps}) "
+            f"{super()._loss_description()}"
+        )
 
 
 @fill_doc
@@ -152,14 +294,7 @@ class AdversarialTrainingClassifier(AdversarialTrainingMixin, CNNClassifier):
 
     Parameters
     ----------
-    adv_eps : float, default=0.3
-        L-inf budget of the training attack, in the scale of the inputs
-        ([0, 1] pixels; Madry et al. used 0.3 on MNIST).
-    adv_steps : int, default=40
-        PGD iterations per batch (Madry et al.: 40). Training costs about
-        ``adv_steps + 1`` times a plain epoch.
-    clip_values : tuple, default=(0.0, 1.0)
-        Valid input range (X outside it is refused: the budget is in its scale).
+    {adversarial_parameters}
     module : torch module class, default=CNNModule
         The network; its parameters are routed as ``module__...``.
     criterion : torch module class, default=torch.nn.CrossEntropyLoss
@@ -182,11 +317,21 @@ class AdversarialTrainingClassifier(AdversarialTrainingMixin, CNNClassifier):
     (2,)
     """
 
-    def __init__(self, *, adv_eps=0.3, adv_steps=40, clip_values=(0.0, 1.0), **kwargs):
+    def __init__(
+        self,
+        *,
+        adv_method="madry",
+        adv_eps=0.3,
+        adv_steps=40,
+        adv_loss="ce",
+        trades_beta=1.0,
+        clip_values=(0.0, 1.0),
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        self.adv_eps = adv_eps
-        self.adv_steps = adv_steps
-        self.clip_values = clip_values
+        self._set_adversarial(
+            adv_method, adv_eps, adv_steps, adv_loss, trades_beta, clip_values
+        )
 
     _parameter_constraints = {
         **CNNClassifier._parameter_constraints,
@@ -202,22 +347,18 @@ class AdversarialHypothesisClassifier(
 
     Each training batch is replaced by its L-inf PGD examples against the
     current network before the hypothesis model's own training step (its
-    objective, and the IE regulariser with ``ie_lambda > 0``). The attack
-    climbs the cross-entropy of the K hypothesis scores, computed end to end
-    (:func:`~sk_guessfirst.adversarial_training.pgd_examples`): the loss the
-    evaluation's PGD uses too, so the model is trained against the attack it
-    is measured with. Whether that is the strongest inner maximisation for
-    these scores (the margin loss was the stronger attack in the evaluation)
-    is still to be measured.
+    objective, and the IE regulariser with ``ie_lambda > 0``), or, with
+    ``adv_method="trades"``, the clean batch's objective plus TRADES' KL term
+    on the softmax of the K hypothesis scores. The inner PGD climbs
+    ``adv_loss`` of the K hypothesis scores computed end to end
+    (:func:`~sk_guessfirst.adversarial_training.pgd_examples`), the scores
+    the evaluation attacks: cross-entropy by default, or the margin loss, the
+    stronger attack on these scores in the evaluation (user guide,
+    "Adversarial training").
 
     Parameters
     ----------
-    adv_eps : float, default=0.3
-        L-inf budget of the training attack, in the scale of the inputs.
-    adv_steps : int, default=40
-        PGD iterations per batch.
-    clip_values : tuple, default=(0.0, 1.0)
-        Valid input range.
+    {adversarial_parameters}
     **kwargs
         The parameters of
         :class:`~sk_guessfirst.HypothesisConditionedClassifier` (``objective``,
@@ -240,11 +381,21 @@ class AdversarialHypothesisClassifier(
     (2,)
     """
 
-    def __init__(self, *, adv_eps=0.3, adv_steps=40, clip_values=(0.0, 1.0), **kwargs):
+    def __init__(
+        self,
+        *,
+        adv_method="madry",
+        adv_eps=0.3,
+        adv_steps=40,
+        adv_loss="ce",
+        trades_beta=1.0,
+        clip_values=(0.0, 1.0),
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        self.adv_eps = adv_eps
-        self.adv_steps = adv_steps
-        self.clip_values = clip_values
+        self._set_adversarial(
+            adv_method, adv_eps, adv_steps, adv_loss, trades_beta, clip_values
+        )
 
     _parameter_constraints = {
         **HypothesisConditionedClassifier._parameter_constraints,

@@ -34,11 +34,12 @@ from ..datasets import load_experiment_data
 from . import _tables
 from ._experiment import open_experiment
 from ._external import evaluate_saved_model
-from ._plan import BUDGETS, MODELS, PROTOCOL, SUBSTITUTE, VIEW_ROWS
+from ._plan import BUDGETS, DEFAULT_MODELS, MODELS, PROTOCOL, SUBSTITUTE, VIEW_ROWS
 from ._progress import Log
 
 __all__ = [
     "BUDGETS",
+    "DEFAULT_MODELS",
     "MODELS",
     "PROTOCOL",
     "Settings",
@@ -173,7 +174,7 @@ def reproduce(
         settings = replace(settings, threads=1)
     settings = settings.resolved()
     budget = BUDGETS[settings.budget]
-    names = list(settings.models or MODELS)
+    names = list(settings.models or DEFAULT_MODELS)
     log = Log(verbose)
     t0 = time.perf_counter()
     # the data and parameters first: a missing or corrupt data set, or a bad
