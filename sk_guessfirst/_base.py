@@ -96,6 +96,29 @@ def non_negative(kind=numbers.Real):
     return Finite(kind, 0, None, closed="left")
 
 
+class _Noisy:
+    """Training batches with Gaussian noise of std ``sigma`` added to X (Cohen et
+    al. 2019's training for randomized smoothing), drawn from torch's global
+    RNG, which ``random_state`` seeds: the same seed gives the same noise."""
+
+    def __init__(self, batches, sigma):
+        self.batches = batches
+        self.sigma = float(sigma)
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __iter__(self):
+        for Xi, yi in self.batches:
+            if not isinstance(Xi, torch.Tensor):
+                raise TypeError(
+                    f"train_noise={self.sigma} adds noise to tensor batches; the "
+                    f"training iterator yields {type(Xi).__name__}: pass X as an "
+                    "array or tensor"
+                )
+            yield Xi + self.sigma * torch.randn_like(Xi), yi
+
+
 class GuessFirstNet(NeuralNetClassifier):
     """Base class; not for direct use (subclasses set module and loss)."""
 
@@ -111,6 +134,7 @@ class GuessFirstNet(NeuralNetClassifier):
         "classes": ["array-like", None],
         "predict_nonlinearity": [StrOptions({"auto"})],
         "warm_start": ["boolean"],
+        "train_noise": [non_negative()],
     }
 
     # skorch's __init__ stores these three as instance attributes, but
@@ -132,6 +156,7 @@ class GuessFirstNet(NeuralNetClassifier):
         input_shape=None,
         device="auto",
         random_state=None,
+        train_noise=0.0,
         train_split=None,
         callbacks=None,
         verbose=0,
@@ -161,6 +186,7 @@ class GuessFirstNet(NeuralNetClassifier):
         )
         self.input_shape = input_shape
         self.random_state = random_state
+        self.train_noise = train_noise
         for name in ("history_", "initialized_", "virtual_params_", "_constructing"):
             vars(self).pop(name, None)
 
@@ -561,7 +587,8 @@ class GuessFirstNet(NeuralNetClassifier):
         size = len(dataset) if size == -1 else min(size, len(dataset))
         kwargs.update(batch_size=size, drop_last=True)
         kwargs.setdefault("shuffle", True)
-        return self.iterator_train(dataset, **kwargs)
+        batches = self.iterator_train(dataset, **kwargs)
+        return _Noisy(batches, self.train_noise) if self.train_noise else batches
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         loss = super().get_loss(y_pred, y_true, X=X, training=training)

@@ -23,6 +23,11 @@ input_shape : tuple or None, default=None
         gives the same model on the same machine, and ``partial_fit`` (or a
         resumed checkpoint) continues the same random stream. The global torch
         RNG is left untouched.
+    train_noise : float, default=0.0
+        Standard deviation of Gaussian noise added to every training batch
+        (in the scale of X), the training randomized smoothing needs (Cohen et
+        al. 2019; certify with :func:`~sk_guessfirst.adversarial.certify` at
+        the same sigma). The noisy inputs are not clipped. 0 trains on X.
     classes : array-like or None, default=None
         Every label, when ``partial_fit``'s first batch may not show them all
         (or to :meth:`initialize` without data, with ``input_shape``).
@@ -80,9 +85,34 @@ classes_ : ndarray of shape (n_classes,)
         which ``partial_fit`` and checkpoints continue from."""
 
 
+ADVERSARIAL_PARAMETERS = """\
+adv_method : {"madry", "trades"}, default="madry"
+        ``"madry"``: each training batch is replaced by its PGD examples
+        (Madry et al. 2018). ``"trades"``: the clean batch's own loss plus
+        ``trades_beta * KL(softmax f(x) || softmax f(x'))``, x' the PGD
+        maximiser of that KL (Zhang et al. 2019).
+    adv_eps : float, default=0.3
+        L-inf budget of the training attack, in the scale of the inputs
+        ([0, 1] pixels; Madry et al. used 0.3 on MNIST).
+    adv_steps : int, default=40
+        PGD iterations per batch (Madry et al.: 40). Training costs about
+        ``adv_steps + 1`` times a plain epoch.
+    adv_loss : {"ce", "margin"}, default="ce"
+        What Madry's inner PGD climbs on the K outputs: cross-entropy, or the
+        Carlini-Wagner margin (the evaluation's two losses). TRADES climbs
+        its KL term whatever this says.
+    trades_beta : float, default=1.0
+        TRADES' weight of the robust KL term (Zhang et al.: 1.0 on MNIST,
+        6.0 on CIFAR-10); used with ``adv_method="trades"`` only.
+    clip_values : tuple, default=(0.0, 1.0)
+        Valid input range (X outside it is refused: the budget is in its scale)."""
+
+
 def fill_doc(cls):
     """Put the shared Parameters and Attributes entries into ``cls``'s docstring."""
-    cls.__doc__ = cls.__doc__.replace("{common_parameters}", COMMON_PARAMETERS).replace(
-        "{common_attributes}", COMMON_ATTRIBUTES
+    cls.__doc__ = (
+        cls.__doc__.replace("{common_parameters}", COMMON_PARAMETERS)
+        .replace("{common_attributes}", COMMON_ATTRIBUTES)
+        .replace("{adversarial_parameters}", ADVERSARIAL_PARAMETERS)
     )
     return cls

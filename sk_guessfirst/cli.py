@@ -1,5 +1,5 @@
-"""Command line: ``sk-guessfirst reproduce``, ``sk-guessfirst tune`` and
-``sk-guessfirst bench``."""
+"""Command line: ``sk-guessfirst reproduce``, ``evaluate``, ``certify``,
+``tune`` and ``bench``."""
 
 from __future__ import annotations
 
@@ -218,7 +218,7 @@ def build_parser():
     from . import __version__
     from .adversarial import VIEWS
     from .benchmarks import BENCHMARKS
-    from .reproduce import BUDGETS, MODELS, PROTOCOL
+    from .reproduce import BUDGETS, DEFAULT_MODELS, MODELS, PROTOCOL
 
     parser = argparse.ArgumentParser(
         prog="sk-guessfirst",
@@ -272,7 +272,9 @@ def build_parser():
         nargs="+",
         default=None,
         choices=list(MODELS),
-        help="models to train and evaluate (default: all; the substitute always)",
+        help="models to train and evaluate (default: "
+        + " ".join(DEFAULT_MODELS)
+        + "; the substitute always)",
     )
     rep.add_argument(
         "--keep-epochs",
@@ -360,6 +362,67 @@ def build_parser():
         default=20,
         help="PGD iterations of the scoring attack (default 20)",
     )
+
+    cert = sub.add_parser(
+        "certify",
+        parents=[common],
+        help="certified L2 accuracy by randomized smoothing (models trained with "
+        "Gaussian noise, certified with ART's CERTIFY; resumable)",
+        description="Train each model with Gaussian noise of each --noise and "
+        "certify its smoothed classifier on the first --n-eval test images "
+        "(Cohen et al. 2019's CERTIFY, from ART). Writes certified.csv/.md/.rst/"
+        ".png to --out; the largest certifiable radius is "
+        "noise * Phi^-1(alpha^(1/n)).",
+    )
+    cert.set_defaults(func=_certify_command)
+    cert.add_argument(
+        "--models",
+        nargs="+",
+        default=["CNN", "C-DV", "C-JS-IE"],
+        choices=list(MODELS),
+        help="models to train with noise and certify (default: CNN C-DV C-JS-IE)",
+    )
+    cert.add_argument(
+        "--noise",
+        nargs="+",
+        type=lambda t: _finite(t, low=0.0, strict=True, what="a noise std"),
+        default=[0.25, 0.5],
+        help="std of the training and smoothing noise (default: 0.25 0.5)",
+    )
+    cert.add_argument(
+        "--epochs", type=_positive_int, default=None,
+        help="training epochs (default: the paper budget's for the data set)",
+    )  # fmt: skip
+    cert.add_argument(
+        "--n-eval", type=_positive_int, default=100,
+        help="test images certified (default 100)",
+    )  # fmt: skip
+    cert.add_argument(
+        "--n", type=_positive_int, default=10_000,
+        help="CERTIFY's estimation samples per image (default 10000)",
+    )  # fmt: skip
+    cert.add_argument(
+        "--n0", type=_positive_int, default=100,
+        help="CERTIFY's selection samples per image (default 100)",
+    )  # fmt: skip
+    cert.add_argument(
+        "--alpha",
+        type=lambda t: _finite(t, low=0.0, strict=True, what="alpha"),
+        default=0.001,
+        help="failure probability of each certificate (default 0.001)",
+    )
+    cert.add_argument(
+        "--ie-lambda", type=_ie_lambda, default=0.01, help="IE weight (0.01)"
+    )
+    cert.add_argument(
+        "--sigma", type=_sigma, default="median",
+        help="MMD kernel bandwidth of the IE models ('median')",
+    )  # fmt: skip
+    cert.add_argument("--download", action="store_true", help="as for reproduce")
+    cert.add_argument(
+        "--force", action="store_true", help="start over: delete models and cells"
+    )
+    cert.add_argument("--quiet", action="store_true", help="no progress output")
 
     bench = sub.add_parser("bench", help="performance benchmarks (prints ratios)")
     bench.set_defaults(func=_bench_command)
@@ -524,6 +587,34 @@ def _evaluate_command(args, parser):
         lambda: evaluate_saved_model(
             args.model, settings, out, input_shape=tuple(args.input_shape),
             name=args.name, force=args.force, verbose=0 if args.quiet else 1,
+            download=args.download,
+        ),
+    )  # fmt: skip
+
+
+def _certify_command(args, parser):
+    from .reproduce import Settings
+    from .reproduce._certify import certify_models
+
+    if args.workers is not None or args.scheduler is not None:
+        parser.error("certify runs on this machine: drop --workers/--scheduler")
+    settings = Settings(
+        dataset=args.dataset, budget="paper", epochs=args.epochs,
+        n_eval=args.n_eval, n_train=args.n_train, seed=args.seed,
+        device=args.device, data_home=args.data_home, ie_lambda=args.ie_lambda,
+        sigma=args.sigma, models=tuple(args.models), threads=args.threads,
+        curves=False, report=False,
+    )  # fmt: skip
+    try:
+        settings.resolved()
+    except ValueError as exc:
+        parser.error(str(exc))
+    out = args.out or f"results/{args.dataset}-certify"
+    return _resumable(
+        out,
+        lambda: certify_models(
+            settings, out, noises=tuple(args.noise), n=args.n, n0=args.n0,
+            alpha=args.alpha, force=args.force, verbose=0 if args.quiet else 1,
             download=args.download,
         ),
     )  # fmt: skip

@@ -497,3 +497,42 @@ def test_evaluate_a_saved_model(tmp_path, capsys):
     assert main([*args[:1], str(bad), *args[2:-1], str(tmp_path / "bad")]) == 1
     assert "is not a torch.export file" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+
+
+def test_certify_writes_the_table_and_resumes_from_its_cells(tmp_path, capsys):
+    out = tmp_path / "cert"
+    args = ["certify", "--n-train", "300", "--epochs", "2", "--n-eval", "8",
+            "--n", "200", "--models", "CNN", "C-DV", "--noise", "0.25",
+            "--device", "cpu", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    first = capsys.readouterr().out
+    assert "Training CNN+N0.25" in first and "Training C-DV+N0.25" in first
+    rows = list(csv.DictReader(open(out / "certified.csv")))
+    assert [(r["model"], r["sigma"], r["n"]) for r in rows] == [
+        ("CNN", "0.25", "200"), ("C-DV", "0.25", "200")
+    ]  # fmt: skip
+    # the largest radius 200 samples certify at sigma 0.25: all 200 votes for
+    # one class, Clopper-Pearson's one-sided lower bound 0.001^(1/200) = 0.96605
+    assert float(rows[0]["max_radius"]) == pytest.approx(0.25 * 1.8257, abs=1e-3)
+    assert rows[0]["r0.5"] == ""  # beyond it: not claimed
+    table = (out / "certified.md").read_text()
+    assert (out / "certified.png").stat().st_size > 0
+    # the same command again trains nothing and writes the same table
+    assert main(args) == 0
+    again = capsys.readouterr().out
+    assert "Training" not in again and "(stored)" in again
+    assert (out / "certified.md").read_text() == table
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["certify", "--noise", "0"], "expected a noise std > 0.0"),
+        (["certify", "--workers", "2"], "certify runs on this machine"),
+        (["certify", "--models", "nope"], "invalid choice: 'nope'"),
+    ],
+)
+def test_certify_bad_arguments(args, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    assert exc.value.code == 2 and message in capsys.readouterr().err

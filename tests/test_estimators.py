@@ -479,3 +479,30 @@ def test_class_weight_reweights_the_joint_term():
     )
     with pytest.raises(ValueError, match="not in classes_"):
         HypothesisConditionedClassifier(class_weight={5: 2.0}, **FAST).fit(X, y)
+
+
+def test_train_noise_adds_seeded_gaussian_noise_to_the_training_batches_only():
+    import torch
+    from skorch.dataset import Dataset
+
+    from sk_guessfirst.datasets import load_dataset
+
+    X, y = load_dataset("digits")
+    X, y = X[:300], y[:300]
+    fit = dict(max_epochs=2, batch_size=100, random_state=0, device="cpu")
+    noisy = CNNClassifier(train_noise=0.3, **fit).fit(X, y)
+    torch.manual_seed(0)
+    batches = list(noisy.get_iterator(Dataset(X, y), training=True))
+    # the batches are shuffled: compare sums of squares, which shuffling keeps
+    # (E (x + e)^2 - x^2 = sigma^2 per feature)
+    excess = (torch.cat([b[0] for b in batches]) ** 2).sum() - (X**2).sum()
+    assert float(excess) / X.size == pytest.approx(0.3**2, rel=0.05)
+    (Xv, _), *_ = noisy.get_iterator(Dataset(X, y), training=False)
+    assert torch.equal(Xv, torch.as_tensor(X[: len(Xv)]))  # evaluation: the data
+    # seeded: the same noise again; and the noise changes the model
+    again = CNNClassifier(train_noise=0.3, **fit).fit(X, y)
+    plain = CNNClassifier(**fit).fit(X, y)
+    assert np.array_equal(noisy.decision_function(X), again.decision_function(X))
+    assert not np.array_equal(noisy.decision_function(X), plain.decision_function(X))
+    with pytest.raises(ValueError, match="train_noise"):
+        CNNClassifier(train_noise=-0.1, max_epochs=1).fit(X, y)

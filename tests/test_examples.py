@@ -43,6 +43,14 @@ EXPECT = {
         not in {c.name for c in ns["reports"]["skorch MLP"].flags}
         and ns["pgd"].details["eot_samples"] == 20
     ),
+    "plot_certified_robustness": lambda ns: (
+        ns["certificates"]["CNN"].accuracy_at(0.0)
+        > ns["certificates"]["CNN, no noise in training"].accuracy_at(0.0) + 0.1
+    ),
+    "plot_adversarial_training": lambda ns: all(
+        ns["accuracy"][name][-1] > ns["accuracy"]["C-DV"][-1] + 0.3
+        for name in ("CNN, Madry", "CNN, TRADES", "C-DV, Madry")
+    ),
     "plot_custom_trunk": lambda ns: (
         all(m.input_kind_ == "own" for m in ns["models"].values())
         and all(clean > 0.6 for clean, _ in ns["results"].values())

@@ -18,6 +18,7 @@ from ._evaluate import (
 from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer
+from ._smoothing import Certificate, Smoothing, certify
 from ._substitute import SubstituteCache, fit_substitute
 from ._torch_classifier import TorchClassifier, load_exported
 
@@ -26,17 +27,20 @@ __all__ = [
     "AdversarialScorer",
     "AttackResult",
     "AttackSpec",
+    "Certificate",
     "LOSSES",
     "MODES",
     "MarginLoss",
     "RobustnessCurve",
     "RobustnessReport",
+    "Smoothing",
     "SubstituteCache",
     "TorchClassifier",
     "VIEWS",
     "adversarial_accuracy",
     "attack_examples",
     "attacked_function",
+    "certify",
     "evaluate_attack",
     "fit_substitute",
     "input_gradient_stats",

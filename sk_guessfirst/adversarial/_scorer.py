@@ -7,6 +7,7 @@ from typing import Any
 from ._attacks import check_attack, check_loss, check_mode
 from ._evaluate import check_eps, evaluate_attack
 from ._model import check_view
+from ._smoothing import Smoothing
 from ._substitute import SubstituteCache
 
 
@@ -25,9 +26,14 @@ class AdversarialScorer:
         The attack and how it is run.
     attack_params : dict
         Overrides of the attack's defaults, and ``random_state``.
+    certify : Smoothing or None
+        Score by certified accuracy at L2 radius ``eps`` of this smoothing
+        instead of an attack.
     """
 
-    def __init__(self, attack, eps, mode, substitute, loss, view, attack_params):
+    def __init__(
+        self, attack, eps, mode, substitute, loss, view, attack_params, certify=None
+    ):
         self.attack = attack
         self.eps = eps
         self.mode = mode
@@ -35,9 +41,14 @@ class AdversarialScorer:
         self.loss = loss
         self.view = view
         self.attack_params = attack_params
+        self.certify = certify
         self.substitutes = SubstituteCache()
 
     def __call__(self, estimator, X, y):
+        if self.certify is not None:
+            seed = self.attack_params.get("random_state")
+            cert = self.certify.certify(estimator, X, y, random_state=seed)
+            return cert.accuracy_at(self.eps)
         return evaluate_attack(
             estimator,
             X,
@@ -52,6 +63,8 @@ class AdversarialScorer:
         ).accuracy
 
     def __repr__(self):
+        if self.certify is not None:
+            return f"make_adversarial_scorer(certify={self.certify!r}, eps={self.eps})"
         return (
             f"make_adversarial_scorer(attack={self.attack!r}, eps={self.eps}, "
             f"mode={self.mode!r}, loss={self.loss!r})"
@@ -60,13 +73,14 @@ class AdversarialScorer:
 
 def make_adversarial_scorer(
     *,
-    attack: str,
+    attack: str | None = None,
     eps: float,
     mode: str = "white-box",
     substitute: Any = None,
     loss: str = "worst",
     view: str = "scores",
     random_state: int | None = 0,
+    certify: Smoothing | None = None,
     **attack_params,
 ) -> AdversarialScorer:
     """Make a scorer for ``GridSearchCV``/``cross_validate``: higher is more robust.
@@ -80,12 +94,17 @@ def make_adversarial_scorer(
     Pipelines of scalers ending in an sk_guessfirst estimator are scored with
     their scalers inside the attacked function.
 
+    With ``certify=Smoothing(sigma, n=...)`` instead of an attack, the score
+    is the certified accuracy of the smoothed candidate at L2 radius ``eps``
+    (randomized smoothing, :func:`~sk_guessfirst.adversarial.certify`): a
+    lower bound on robustness that gradient masking cannot inflate.
+
     Parameters
     ----------
-    attack : str
-        A registry name (:data:`ATTACKS`).
+    attack : str or None
+        A registry name (:data:`ATTACKS`); None with ``certify``.
     eps : float
-        Budget in the attack's norm.
+        Budget in the attack's norm (with ``certify``: the L2 radius).
     mode : {"white-box", "black-box"}, default="white-box"
         Craft on the candidate, or on ``substitute``.
     substitute : fitted estimator or (X_train, y_train), default=None
@@ -96,7 +115,9 @@ def make_adversarial_scorer(
     view : str, default="scores"
         What the attacker is handed.
     random_state : int, RandomState or None, default=0
-        Seeds the attack's random starts.
+        Seeds the attack's random starts (or the smoothing's noise).
+    certify : Smoothing or None, default=None
+        Score by certified accuracy under this randomized smoothing.
     **attack_params
         Overrides of the attack's defaults.
 
@@ -116,6 +137,24 @@ def make_adversarial_scorer(
     ...     {"ie_lambda": [0.0, 0.01], "sigma": ["median", 1.0]},
     ...     scoring={"clean": "accuracy", "pgd": scorer}, refit="pgd")
     """
+    if certify is not None:
+        if attack is not None or attack_params or substitute is not None:
+            raise ValueError(
+                "certify= scores by certified accuracy, not by an attack: drop "
+                "attack=, substitute= and the attack's parameters"
+            )
+        if not isinstance(certify, Smoothing):
+            raise TypeError(
+                "certify must be a Smoothing(sigma, n=..., n0=..., alpha=...), got "
+                f"{type(certify).__name__}"
+            )
+        check_eps(eps)
+        return AdversarialScorer(
+            None, eps, "certified", None, None, "scores",
+            {"random_state": random_state}, certify=certify,
+        )  # fmt: skip
+    if attack is None:
+        raise ValueError("name an attack (attack='pgd', ...), or pass certify=")
     spec = check_attack(attack)
     check_eps(eps)
     check_mode(mode, spec)
