@@ -19,7 +19,7 @@ from sk_guessfirst import (
 
 MODULES = ["sk_guessfirst", "sk_guessfirst.adversarial", "sk_guessfirst.datasets",
            "sk_guessfirst.checkpoint", "sk_guessfirst.adversarial_training",
-           "sk_guessfirst.objectives"]  # fmt: skip
+           "sk_guessfirst.objectives", "sk_guessfirst.information"]  # fmt: skip
 # GL08: no docstring; SS01: no summary; PR01: a parameter is not documented;
 # PR06/PR07: parameter type missing or wrong; ES01 etc. are left to taste.
 CHECKS = {"GL08", "SS01", "PR01", "PR07"}

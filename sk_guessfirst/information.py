@@ -1,0 +1,302 @@
+"""How much label information a fitted model's representation carries.
+
+The IE regulariser asks that each hypothesis-conditioned representation Z_k,
+taken alone, carry no information about the true label Y (paper Section 2.3,
+Appendix D). This module measures it, for any fitted estimator, by two
+independent methods:
+
+- **kNN** (Ross 2014; Kraskov et al. 2004's construction for a discrete Y):
+  :func:`knn_mutual_information`, the estimator scikit-learn's
+  ``mutual_info_classif`` runs on one feature at a time, here on the whole
+  representation (no maintained library estimates multivariate continuous
+  against discrete MI; the tests check it equals scikit-learn's in one
+  dimension and the closed form of Gaussian mixtures in several);
+- **a probe lower bound**: ``I(Z; Y) >= H(Y) - CE``, CE the held-out
+  cross-entropy of a linear probe (scikit-learn's ``LogisticRegression``)
+  trained on Z to predict Y (:func:`probe_mutual_information`).
+
+Beside them: the probe's accuracy, and the MMD the regulariser itself
+computes. Per hypothesis and jointly over the K of them, because the label
+can live in how the K representations of one input compare although no
+single one carries it. All in nats.
+
+I(X; Z) is not measured: for a deterministic network it is infinite or
+constant (Goldfeld et al. 2019), so no number here would mean anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.special import digamma
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neighbors import KDTree, NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+
+from ._plaindata import plain_type
+from .regularizers import class_mmd
+
+__all__ = [
+    "InformationMeasures",
+    "information_measures",
+    "knn_mutual_information",
+    "probe_mutual_information",
+    "representation",
+]
+
+
+def representation(estimator: Any, X: Any, *, batch_size: int = 500) -> np.ndarray:
+    """The representation a fitted estimator's output layer reads, per input.
+
+    For the hypothesis model: Z of shape (n, K, D), the hypothesis-conditioned
+    representation the IE regulariser acts on (one D-vector per hypothesis).
+    For any other network with an ``out`` layer (CNN, LeNet-5, VIB): the
+    input of that layer, as (n, 1, D): the matching layer, unconditioned.
+
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator
+        Its network is run in evaluation mode (its mode restored).
+    X : array-like
+        Inputs, flat rows or the model's layout.
+    batch_size : int, default=500
+        Inputs per forward pass.
+
+    Returns
+    -------
+    Z : ndarray of shape (n, K, D) or (n, 1, D)
+    """
+    module = estimator.module_
+    if not hasattr(module, "out"):
+        raise TypeError(
+            f"{type(module).__name__} has no 'out' layer whose input to read; "
+            "representation() knows the package's networks"
+        )
+    X = np.asarray(X, dtype=np.float32)
+    X = X.reshape(len(X), *estimator.input_shape_)
+    device = next(module.parameters()).device
+    captured: list[torch.Tensor] = []
+    handle = None
+    if not hasattr(module, "forward_train") or hasattr(module, "encode"):
+        handle = module.out.register_forward_pre_hook(
+            lambda mod, args: captured.append(args[0].detach())
+        )
+    training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            for i in range(0, len(X), batch_size):
+                x = torch.as_tensor(X[i : i + batch_size], device=device)
+                if handle is None:  # the hypothesis model: its Z
+                    captured.append(module.forward_train(x)[1].detach())
+                else:
+                    module(x)
+    finally:
+        module.train(training)
+        if handle is not None:
+            handle.remove()
+    Z = torch.cat(captured).cpu().numpy().astype(np.float64)
+    return Z if Z.ndim == 3 else Z[:, None, :]
+
+
+def knn_mutual_information(
+    Z: Any, y: Any, *, k: int = 3, random_state: int | None = 0
+) -> float:
+    """I(Z; Y) in nats by Ross (2014)'s k-nearest-neighbour estimator.
+
+    For each point, the distance to its k-th neighbour among points of its
+    own label sets a radius; counting every point within it gives
+    ``psi(N) + psi(k) - <psi(N_y)> - <psi(m)>``. The same construction as
+    scikit-learn's ``mutual_info_classif`` (which takes one feature at a
+    time), on the whole of Z: Euclidean distances on standardised columns,
+    with the same tiny noise to break ties. Negative estimates are 0.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n, D)
+        The representation.
+    y : array-like of shape (n,)
+        Discrete labels.
+    k : int, default=3
+        Neighbours.
+    random_state : int or None, default=0
+        Seeds the tie-breaking noise.
+
+    Returns
+    -------
+    mi : float
+    """
+    Z = np.asarray(Z, dtype=np.float64).reshape(len(y), -1)
+    y = np.asarray(y)
+    Z = StandardScaler().fit_transform(Z)
+    rng = np.random.default_rng(random_state)
+    # scikit-learn's tie-breaking: noise of 1e-10 times max(1, mean |Z|)
+    Z = Z + 1e-10 * np.maximum(1, np.mean(np.abs(Z), axis=0)) * rng.standard_normal(
+        Z.shape
+    )
+    n = len(Z)
+    radius = np.empty(n)
+    label_counts = np.empty(n)
+    k_all = np.empty(n)
+    for label in np.unique(y):
+        mask = y == label
+        count = int(mask.sum())
+        if count > 1:
+            kk = min(k, count - 1)
+            dist = NearestNeighbors(n_neighbors=kk).fit(Z[mask]).kneighbors()[0]
+            radius[mask] = np.nextafter(dist[:, -1], 0)
+            k_all[mask] = kk
+        label_counts[mask] = count
+    keep = label_counts > 1
+    Z, radius = Z[keep], radius[keep]
+    counts = KDTree(Z).query_radius(Z, radius, count_only=True)
+    mi = (
+        digamma(keep.sum())
+        + np.mean(digamma(k_all[keep]))
+        - np.mean(digamma(label_counts[keep]))
+        - np.mean(digamma(np.asarray(counts)))
+    )
+    return float(max(0.0, mi))
+
+
+def probe_mutual_information(
+    Z: Any, y: Any, *, test_size: float = 0.5, random_state: int | None = 0
+) -> tuple[float, float]:
+    """A lower bound on I(Z; Y) and the accuracy of a held-out linear probe.
+
+    ``H(Y) - CE``, CE the cross-entropy (nats) on the held-out part of a
+    multinomial logistic regression fitted on the rest (stratified split);
+    H(Y) the held-out labels' empirical entropy. Any classifier's held-out
+    cross-entropy bounds H(Y | Z) from above up to sampling error, so the
+    bound is never above the truth by more than that error; a linear probe
+    makes it the information a linear read-out finds.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n, D)
+        The representation.
+    y : array-like of shape (n,)
+        Discrete labels (every class at least twice, for the stratified split).
+    test_size : float, default=0.5
+        Held-out share.
+    random_state : int or None, default=0
+        Seeds the split.
+
+    Returns
+    -------
+    bound, accuracy : float, float
+    """
+    Z = np.asarray(Z, dtype=np.float64).reshape(len(y), -1)
+    y = np.asarray(y)
+    Z_tr, Z_te, y_tr, y_te = train_test_split(
+        Z, y, test_size=test_size, stratify=y, random_state=random_state
+    )
+    scaler = StandardScaler().fit(Z_tr)
+    probe = LogisticRegression(max_iter=2000).fit(scaler.transform(Z_tr), y_tr)
+    proba = probe.predict_proba(scaler.transform(Z_te))
+    index = np.searchsorted(probe.classes_, y_te)
+    ce = -np.mean(np.log(np.clip(proba[np.arange(len(y_te)), index], 1e-12, None)))
+    _, counts = np.unique(y_te, return_counts=True)
+    p = counts / counts.sum()
+    entropy = float(-(p * np.log(p)).sum())
+    accuracy = float(np.mean(probe.classes_[proba.argmax(1)] == y_te))
+    return entropy - float(ce), accuracy
+
+
+@plain_type
+@dataclass
+class InformationMeasures:
+    """Label information in a model's representation (nats).
+
+    Attributes
+    ----------
+    knn, probe, probe_accuracy, mmd : ndarray of shape (K,)
+        Per hypothesis k (one entry for an unconditioned network): the kNN
+        estimate of I(Z_k; Y), the probe's lower bound and accuracy, and the
+        IE regulariser's MMD spread of Z_k across classes.
+    joint_probe, joint_probe_accuracy : float
+        The probe on all K representations of an input at once:
+        I((Z_1..Z_K); Y) from below.
+    entropy : float
+        H(Y) of the labels, the most any of these can be.
+    n : int
+        Inputs measured.
+    """
+
+    knn: np.ndarray
+    probe: np.ndarray
+    probe_accuracy: np.ndarray
+    mmd: np.ndarray
+    joint_probe: float
+    joint_probe_accuracy: float
+    entropy: float
+    n: int
+
+    def __repr__(self):
+        return (
+            f"InformationMeasures(n={self.n}, H(Y)={self.entropy:.3f}: per "
+            f"hypothesis kNN {self.knn.mean():.3f}, probe {self.probe.mean():.3f} "
+            f"(accuracy {self.probe_accuracy.mean():.1%}); joint probe "
+            f"{self.joint_probe:.3f} (accuracy {self.joint_probe_accuracy:.1%}))"
+        )
+
+
+def information_measures(
+    estimator: Any,
+    X: Any,
+    y: Any,
+    *,
+    k: int = 3,
+    sigma: float | str | None = None,
+    random_state: int | None = 0,
+) -> InformationMeasures:
+    """Label information in ``estimator``'s representation of X.
+
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator
+        See :func:`representation` for the layer read.
+    X, y : array-like
+        Inputs (held-out ones: the training set's labels are memorised) and
+        their labels.
+    k : int, default=3
+        Neighbours of the kNN estimator.
+    sigma : float, "median" or None, default=None
+        Kernel bandwidth of the MMD column; None takes the estimator's own
+        (``"median"`` for a model without one).
+    random_state : int or None, default=0
+        Seeds the probe's split and the kNN tie-breaking.
+
+    Returns
+    -------
+    measures : InformationMeasures
+    """
+    y = np.asarray(y)
+    Z = representation(estimator, X)
+    bandwidth = sigma if sigma is not None else getattr(estimator, "sigma", "median")
+    y_enc = np.searchsorted(np.unique(y), y)
+    knn, probe, acc, mmd = [], [], [], []
+    for j in range(Z.shape[1]):
+        knn.append(knn_mutual_information(Z[:, j], y, k=k, random_state=random_state))
+        bound, accuracy = probe_mutual_information(
+            Z[:, j], y, random_state=random_state
+        )
+        probe.append(bound)
+        acc.append(accuracy)
+        zj = torch.as_tensor(Z[:, j], dtype=torch.float32)
+        mmd.append(float(class_mmd(zj[None], torch.as_tensor(y_enc), bandwidth)[0]))
+    joint, joint_acc = probe_mutual_information(
+        Z.reshape(len(Z), -1), y, random_state=random_state
+    )
+    _, counts = np.unique(y, return_counts=True)
+    p = counts / counts.sum()
+    return InformationMeasures(
+        knn=np.array(knn), probe=np.array(probe), probe_accuracy=np.array(acc),
+        mmd=np.array(mmd), joint_probe=float(joint),
+        joint_probe_accuracy=float(joint_acc),
+        entropy=float(-(p * np.log(p)).sum()), n=len(y),
+    )  # fmt: skip
