@@ -210,16 +210,23 @@ METHODS: dict[str, Method] = {
 }
 
 
+@fill_doc
 class AdversarialTrainingMixin:
     """Adversarial training (Madry PGD or TRADES) for an sk_guessfirst estimator.
 
-    Put it first in the bases (``class M(AdversarialTrainingMixin, Est)``) and
-    call :meth:`_set_adversarial` in ``__init__``: it adds ``adv_method``,
+    Put it first in the bases (``class M(AdversarialTrainingMixin, Est)``):
+    its ``__init__`` adds ``adv_method``,
     ``adv_eps``, ``adv_steps``, ``adv_loss``, ``trades_beta`` and
     ``clip_values``, and runs each training batch through the method's step
     (:data:`METHODS`) before or around the estimator's own training step, so
     callbacks, checkpoints, resume and ``GridSearchCV`` work as for the
     estimator itself.
+
+    Parameters
+    ----------
+    {adversarial_parameters}
+    **kwargs
+        The estimator's own parameters.
     """
 
     _adversarial_constraints = {
@@ -231,9 +238,18 @@ class AdversarialTrainingMixin:
         "clip_values": [tuple, list],
     }
 
-    def _set_adversarial(
-        self, adv_method, adv_eps, adv_steps, adv_loss, trades_beta, clip_values
+    def __init__(
+        self,
+        *,
+        adv_method="madry",
+        adv_eps=0.3,
+        adv_steps=40,
+        adv_loss="ce",
+        trades_beta=1.0,
+        clip_values=(0.0, 1.0),
+        **kwargs,
     ):
+        super().__init__(**kwargs)  # the estimator's own parameters
         self.adv_method = adv_method
         self.adv_eps = adv_eps
         self.adv_steps = adv_steps
@@ -317,22 +333,6 @@ class AdversarialTrainingClassifier(AdversarialTrainingMixin, CNNClassifier):
     (2,)
     """
 
-    def __init__(
-        self,
-        *,
-        adv_method="madry",
-        adv_eps=0.3,
-        adv_steps=40,
-        adv_loss="ce",
-        trades_beta=1.0,
-        clip_values=(0.0, 1.0),
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self._set_adversarial(
-            adv_method, adv_eps, adv_steps, adv_loss, trades_beta, clip_values
-        )
-
     _parameter_constraints = {
         **CNNClassifier._parameter_constraints,
         **AdversarialTrainingMixin._adversarial_constraints,
@@ -380,22 +380,6 @@ class AdversarialHypothesisClassifier(
     >>> clf.predict(X[:2]).shape
     (2,)
     """
-
-    def __init__(
-        self,
-        *,
-        adv_method="madry",
-        adv_eps=0.3,
-        adv_steps=40,
-        adv_loss="ce",
-        trades_beta=1.0,
-        clip_values=(0.0, 1.0),
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self._set_adversarial(
-            adv_method, adv_eps, adv_steps, adv_loss, trades_beta, clip_values
-        )
 
     _parameter_constraints = {
         **HypothesisConditionedClassifier._parameter_constraints,
