@@ -123,6 +123,14 @@ def _():
     return {"median perturbation": c.median_perturbation}
 
 
+@check("randomized smoothing certified on CUDA (C-DV-IE, 10 images, n=200)")
+def _():
+    from sk_guessfirst.adversarial import certify
+
+    c = certify(FITTED["C-DV-IE", DEVICE], Xt[:10], yt[:10], sigma=0.25, n=200)
+    return {"certified at r=0": c.accuracy_at(0.0), "max radius": c.max_radius}
+
+
 @check("CUDA-trained model pickled, loaded where no GPU is seen")
 def _():
     clf = FITTED["C-DV-IE", "auto"]
