@@ -55,7 +55,8 @@ def representation(estimator: Any, X: Any, *, batch_size: int = 500) -> np.ndarr
     For the hypothesis model: Z of shape (n, K, D), the hypothesis-conditioned
     representation the IE regulariser acts on (one D-vector per hypothesis).
     For any other network with an ``out`` layer (CNN, LeNet-5, VIB): the
-    input of that layer, as (n, 1, D): the matching layer, unconditioned.
+    input of that layer, as (n, 1, D): the matching layer, unconditioned (for
+    VIB, decoded from the mean of q(z | x)).
 
     Parameters
     ----------
@@ -93,6 +94,8 @@ def representation(estimator: Any, X: Any, *, batch_size: int = 500) -> np.ndarr
                 x = torch.as_tensor(X[i : i + batch_size], device=device)
                 if handle is None:  # the hypothesis model: its Z
                     captured.append(module.forward_train(x)[1].detach())
+                elif hasattr(module, "encode"):  # VIB: at the mean encoder
+                    module(x, n_samples=0)
                 else:
                     module(x)
     finally:

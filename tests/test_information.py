@@ -6,7 +6,7 @@ from scipy import integrate
 from scipy.stats import norm
 from sklearn.feature_selection import mutual_info_classif
 
-from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
+from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier, VIBClassifier
 from sk_guessfirst.datasets import load_dataset
 from sk_guessfirst.information import (
     InformationMeasures,
@@ -92,3 +92,10 @@ def test_measures_of_a_hypothesis_model_and_a_cnn(digits):
     assert m.joint_probe_accuracy > 0.8  # the model classifies: Z says y
     c = information_measures(cnn, Xt, yt)
     assert c.knn.shape == (1,) and c.probe_accuracy[0] > 0.8
+    # VIB: its decoder's input at the mean encoder, whatever it predicts with
+    vib = VIBClassifier(
+        n_predict_samples=5,
+        max_epochs=1,
+        **{k: v for k, v in fit.items() if k != "max_epochs"},
+    ).fit(X[:300], y[:300])
+    assert representation(vib, Xt[:50]).shape == (50, 1, 128)
