@@ -152,6 +152,27 @@ def _common_options():
     return common
 
 
+def _model_options():
+    """The models' training options, shared by reproduce and certify."""
+    models = argparse.ArgumentParser(add_help=False)
+    models.add_argument(
+        "--ie-lambda",
+        type=_ie_lambda,
+        default=0.01,
+        help="weight of the IE regulariser in C-DV-IE and C-JS-IE (default 0.01)",
+    )
+    models.add_argument(
+        "--sigma",
+        type=_sigma,
+        default="median",
+        help="MMD kernel bandwidth: 'median' (default) or a number > 0",
+    )
+    models.add_argument(
+        "--batch-size", type=_positive_int, default=250, help="training batch (250)"
+    )
+    return models
+
+
 def _protocol_options(BUDGETS, PROTOCOL, VIEWS):
     """The evaluation's options, shared by reproduce and evaluate."""
     protocol = argparse.ArgumentParser(add_help=False)
@@ -232,9 +253,11 @@ def build_parser():
     common = _common_options()
     protocol = _protocol_options(BUDGETS, PROTOCOL, VIEWS)
 
+    models = _model_options()
+
     rep = sub.add_parser(
         "reproduce",
-        parents=[common, protocol],
+        parents=[common, protocol, models],
         help="train the paper's six models and a substitute, attack them, write tables "
         "and plots (resumable)",
         description="Train CNN, VIB, C-DV, C-JS, C-DV-IE, C-JS-IE and a LeNet-5 "
@@ -251,21 +274,6 @@ def build_parser():
         default=None,
         help="training epochs per model (default: the budget's; the paper used "
         "200). Raising it on a finished run trains its models further.",
-    )
-    rep.add_argument(
-        "--ie-lambda",
-        type=_ie_lambda,
-        default=0.01,
-        help="weight of the IE regulariser in C-DV-IE and C-JS-IE (default 0.01)",
-    )
-    rep.add_argument(
-        "--sigma",
-        type=_sigma,
-        default="median",
-        help="MMD kernel bandwidth: 'median' (default) or a number > 0",
-    )
-    rep.add_argument(
-        "--batch-size", type=_positive_int, default=250, help="training batch (250)"
     )
     rep.add_argument(
         "--models",
@@ -365,7 +373,7 @@ def build_parser():
 
     cert = sub.add_parser(
         "certify",
-        parents=[common],
+        parents=[common, models],
         help="certified L2 accuracy by randomized smoothing (models trained with "
         "Gaussian noise, certified with ART's CERTIFY; resumable)",
         description="Train each model with Gaussian noise of each --noise and "
@@ -411,13 +419,6 @@ def build_parser():
         default=0.001,
         help="failure probability of each certificate (default 0.001)",
     )
-    cert.add_argument(
-        "--ie-lambda", type=_ie_lambda, default=0.01, help="IE weight (0.01)"
-    )
-    cert.add_argument(
-        "--sigma", type=_sigma, default="median",
-        help="MMD kernel bandwidth of the IE models ('median')",
-    )  # fmt: skip
     cert.add_argument("--download", action="store_true", help="as for reproduce")
     cert.add_argument(
         "--force", action="store_true", help="start over: delete models and cells"
@@ -545,14 +546,24 @@ def _bench_command(args, parser):
     return 0
 
 
+def _check_settings(settings, parser):
+    """Options that contradict each other are usage errors, like bad ones."""
+    try:
+        settings.resolved()
+    except ValueError as exc:
+        parser.error(str(exc))
+
+
+def _on_this_machine(command, args, parser):
+    if args.workers is not None or args.scheduler is not None:
+        parser.error(f"{command} runs on this machine: drop --workers/--scheduler")
+
+
 def _reproduce_command(args, parser):
     from .reproduce import reproduce
 
     settings = _settings(args)
-    try:  # options that contradict each other are usage errors, like bad ones
-        settings.resolved()
-    except ValueError as exc:
-        parser.error(str(exc))
+    _check_settings(settings, parser)
     out = args.out or f"results/{args.dataset}"
     return _resumable(
         out,
@@ -574,13 +585,9 @@ def _evaluate_command(args, parser):
 
     from .reproduce import evaluate_saved_model
 
-    if args.workers is not None or args.scheduler is not None:
-        parser.error("evaluate runs on this machine: drop --workers/--scheduler")
+    _on_this_machine("evaluate", args, parser)
     settings = _settings(args)
-    try:
-        settings.resolved()
-    except ValueError as exc:
-        parser.error(str(exc))
+    _check_settings(settings, parser)
     out = args.out or f"results/evaluate-{Path(args.model).stem}"
     return _resumable(
         out,
@@ -596,19 +603,15 @@ def _certify_command(args, parser):
     from .reproduce import Settings
     from .reproduce._certify import certify_models
 
-    if args.workers is not None or args.scheduler is not None:
-        parser.error("certify runs on this machine: drop --workers/--scheduler")
+    _on_this_machine("certify", args, parser)
     settings = Settings(
         dataset=args.dataset, budget="paper", epochs=args.epochs,
         n_eval=args.n_eval, n_train=args.n_train, seed=args.seed,
         device=args.device, data_home=args.data_home, ie_lambda=args.ie_lambda,
-        sigma=args.sigma, models=tuple(args.models), threads=args.threads,
-        curves=False, report=False,
+        sigma=args.sigma, batch_size=args.batch_size, models=tuple(args.models),
+        threads=args.threads, curves=False, report=False,
     )  # fmt: skip
-    try:
-        settings.resolved()
-    except ValueError as exc:
-        parser.error(str(exc))
+    _check_settings(settings, parser)
     out = args.out or f"results/{args.dataset}-certify"
     return _resumable(
         out,

@@ -203,11 +203,15 @@ def probe_mutual_information(
     proba = probe.predict_proba(scaler.transform(Z_te))
     index = np.searchsorted(probe.classes_, y_te)
     ce = -np.mean(np.log(np.clip(proba[np.arange(len(y_te)), index], 1e-12, None)))
-    _, counts = np.unique(y_te, return_counts=True)
-    p = counts / counts.sum()
-    entropy = float(-(p * np.log(p)).sum())
     accuracy = float(np.mean(probe.classes_[proba.argmax(1)] == y_te))
-    return entropy - float(ce), accuracy
+    return _entropy(y_te) - float(ce), accuracy
+
+
+def _entropy(y) -> float:
+    """Empirical entropy of the labels y, in nats."""
+    _, counts = np.unique(y, return_counts=True)
+    p = counts / counts.sum()
+    return float(-(p * np.log(p)).sum())
 
 
 @plain_type
@@ -295,11 +299,9 @@ def information_measures(
     joint, joint_acc = probe_mutual_information(
         Z.reshape(len(Z), -1), y, random_state=random_state
     )
-    _, counts = np.unique(y, return_counts=True)
-    p = counts / counts.sum()
     return InformationMeasures(
         knn=np.array(knn), probe=np.array(probe), probe_accuracy=np.array(acc),
         mmd=np.array(mmd), joint_probe=float(joint),
         joint_probe_accuracy=float(joint_acc),
-        entropy=float(-(p * np.log(p)).sum()), n=len(y),
+        entropy=_entropy(y), n=len(y),
     )  # fmt: skip
