@@ -20,14 +20,20 @@ computes. Per hypothesis and jointly over the K of them, because the label
 can live in how the K representations of one input compare although no
 single one carries it. All in nats.
 
-I(X; Z) is not measured: for a deterministic network it is infinite or
-constant (Goldfeld et al. 2019), so no number here would mean anything.
+I(X; Z), where it is finite (:func:`input_information`): through VIB's
+stochastic encoder q(z | x), or through any representation with stated
+Gaussian noise injected, Z + N(0, s^2 I) (for a deterministic network I(X; Z)
+itself is infinite or constant, Goldfeld et al. 2019). With X uniform over
+the n inputs given, Z is a mixture of n Gaussians, whose information has
+closed-form bounds from pairwise distances (Kolchinsky & Tracey 2017): the
+Bhattacharyya distance bounds it from below, the KL divergence from above,
+both at most log n.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -42,6 +48,10 @@ from .regularizers import class_mmd
 
 __all__ = [
     "InformationMeasures",
+    "InputInformation",
+    "MixtureInformation",
+    "gaussian_mixture_information",
+    "input_information",
     "information_measures",
     "knn_mutual_information",
     "probe_mutual_information",
@@ -77,33 +87,45 @@ def representation(estimator: Any, X: Any, *, batch_size: int = 500) -> np.ndarr
             f"{type(module).__name__} has no 'out' layer whose input to read; "
             "representation() knows the package's networks"
         )
-    X = np.asarray(X, dtype=np.float32)
-    X = X.reshape(len(X), *estimator.input_shape_)
-    device = next(module.parameters()).device
     captured: list[torch.Tensor] = []
     handle = None
     if not hasattr(module, "forward_train") or hasattr(module, "encode"):
         handle = module.out.register_forward_pre_hook(
             lambda mod, args: captured.append(args[0].detach())
         )
+
+    def read(x):
+        if handle is None:  # the hypothesis model: its Z
+            captured.append(module.forward_train(x)[1].detach())
+        elif hasattr(module, "encode"):  # VIB: at the mean encoder
+            module(x, n_samples=0)
+        else:
+            module(x)
+
+    try:
+        _run_batches(estimator, X, read, batch_size)
+    finally:
+        if handle is not None:
+            handle.remove()
+    Z = torch.cat(captured).cpu().numpy().astype(np.float64)
+    return Z if Z.ndim == 3 else Z[:, None, :]
+
+
+def _run_batches(estimator, X, read, batch_size):
+    """Call ``read`` on each batch of X (as tensors in the model's layout and
+    on its device) with the network in evaluation mode, its mode restored."""
+    module = estimator.module_
+    X = np.asarray(X, dtype=np.float32)
+    X = X.reshape(len(X), *estimator.input_shape_)
+    device = next(module.parameters()).device
     training = module.training
     module.eval()
     try:
         with torch.no_grad():
             for i in range(0, len(X), batch_size):
-                x = torch.as_tensor(X[i : i + batch_size], device=device)
-                if handle is None:  # the hypothesis model: its Z
-                    captured.append(module.forward_train(x)[1].detach())
-                elif hasattr(module, "encode"):  # VIB: at the mean encoder
-                    module(x, n_samples=0)
-                else:
-                    module(x)
+                read(torch.as_tensor(X[i : i + batch_size], device=device))
     finally:
         module.train(training)
-        if handle is not None:
-            handle.remove()
-    Z = torch.cat(captured).cpu().numpy().astype(np.float64)
-    return Z if Z.ndim == 3 else Z[:, None, :]
 
 
 def knn_mutual_information(
@@ -304,4 +326,216 @@ def information_measures(
         mmd=np.array(mmd), joint_probe=float(joint),
         joint_probe_accuracy=float(joint_acc),
         entropy=_entropy(y), n=len(y),
+    )  # fmt: skip
+
+
+class MixtureInformation(NamedTuple):
+    """I(X; Z) of a Gaussian channel from n inputs: bounds and estimate (nats)."""
+
+    lower: float
+    estimate: float
+    stderr: float
+    upper: float
+
+
+def gaussian_mixture_information(
+    means: Any,
+    stds: Any,
+    *,
+    n_samples: int = 8,
+    random_state: int | None = 0,
+    chunk: int = 32,
+) -> MixtureInformation:
+    """I(X; Z) for X uniform over n points and Z | X=i ~ N(means[i], diag(stds[i]^2)).
+
+    Z is a mixture of n Gaussians. Kolchinsky & Tracey (2017)'s pairwise
+    estimators of its entropy, less the known H(Z | X), give closed-form
+    bounds::
+
+        I_D = log n - mean_i log sum_j exp(-D(p_i, p_j))
+
+    with D the Bhattacharyya distance (a lower bound) and the KL divergence
+    (an upper bound), both in [0, log n]: log n when the n Gaussians do not
+    overlap, 0 when they coincide. Between them, a Monte Carlo estimate,
+    unbiased up to the log's curvature: the mean over ``n_samples`` draws
+    z ~ p_i per point of ``log p_i(z) - log mean_j p_j(z)``, with its
+    standard error. Float64, O(n^2 D).
+
+    Parameters
+    ----------
+    means : array-like of shape (n, D)
+    stds : array-like of shape (n, D), (D,) or scalar
+        Standard deviations (> 0), per point and dimension or shared.
+    n_samples : int, default=8
+        Draws per point of the Monte Carlo estimate.
+    random_state : int or None, default=0
+        Seeds the draws.
+    chunk : int, default=32
+        Rows of a pairwise matrix computed at once (memory: chunk * n * D
+        floats).
+
+    Returns
+    -------
+    information : MixtureInformation
+        ``lower``, ``estimate``, ``stderr``, ``upper``.
+    """
+    m = torch.as_tensor(np.asarray(means, dtype=np.float64))
+    if m.ndim != 2:
+        raise ValueError(f"means must be 2-D (n, D); got shape {tuple(m.shape)}")
+    s = torch.as_tensor(np.asarray(stds, dtype=np.float64)).expand_as(m)
+    if not bool((s > 0).all()) or not bool(torch.isfinite(s).all()):
+        raise ValueError("stds must be finite and > 0")
+    v = s.square()
+    n, dims = m.shape
+    log_v, inv = v.log(), 1 / v
+    if bool((v == v[:1]).all()):  # one covariance: distances of the means
+        w = m / s[:1]
+        sq = torch.cdist(w, w).square()
+        kl, bhat = sq / 2, sq / 8
+    else:
+        # KL(p_i || p_j), expanded into matrix products
+        kl = 0.5 * (
+            log_v.sum(1)[None, :] - log_v.sum(1)[:, None] + v @ inv.T
+            + _sq_mahalanobis(m, m, inv) - dims
+        )  # fmt: skip
+        bhat = torch.empty(n, n, dtype=torch.float64)
+        for i in range(0, n, chunk):
+            rows = slice(i, i + chunk)
+            vbar = (v[rows, None] + v[None]) / 2
+            bhat[rows] = ((m[rows, None] - m[None]).square() / vbar).sum(
+                -1
+            ) / 8 + 0.5 * (vbar.log() - (log_v[rows, None] + log_v[None]) / 2).sum(-1)
+    log_n = float(np.log(n))
+
+    def bound(d):
+        return log_n - float(torch.logsumexp(-d.clamp_min(0), 1).mean())
+
+    # Monte Carlo: z = m_i + s_i e; log p_j(z) up to the shared 2 pi term
+    gen = torch.Generator().manual_seed(0 if random_state is None else random_state)
+    if random_state is None:
+        gen.seed()
+    terms = []
+    for _ in range(n_samples):
+        e = torch.randn(n, dims, generator=gen, dtype=torch.float64)
+        z = m + s * e
+        log_p = -0.5 * (_sq_mahalanobis(z, m, inv) + log_v.sum(1)[None, :])
+        own = -0.5 * (e.square().sum(1) + log_v.sum(1))
+        terms.append(own - (torch.logsumexp(log_p, 1) - log_n))
+    t = torch.cat(terms)
+    return MixtureInformation(
+        lower=min(max(bound(bhat), 0.0), log_n),
+        estimate=float(t.mean()),
+        stderr=float(t.std() / np.sqrt(len(t))),
+        upper=min(max(bound(kl), 0.0), log_n),
+    )
+
+
+def _sq_mahalanobis(z, m, inv):
+    """sum_d (z_id - m_jd)^2 inv_jd for every pair (i, j), as matrix products."""
+    return z.square() @ inv.T - 2 * z @ (m * inv).T + (m.square() * inv).sum(1)[None, :]
+
+
+@plain_type
+@dataclass
+class InputInformation:
+    """Bounds on I(X; Z) for X uniform over the n inputs measured (nats).
+
+    Attributes
+    ----------
+    lower, estimate, stderr, upper : ndarray of shape (K,)
+        Per hypothesis k (one entry for an unconditioned network): the
+        Bhattacharyya bound, the Monte Carlo estimate and its standard error,
+        the KL bound (:func:`gaussian_mixture_information`).
+    cap : float
+        log n: the most I(X; Z) can be over n inputs. Bounds at the cap say
+        the channel tells every input apart; more inputs would be needed to
+        say how much more it keeps.
+    noise : float or None
+        The std of the injected noise; None for VIB's own encoder.
+    n : int
+        Inputs measured.
+    """
+
+    lower: np.ndarray
+    estimate: np.ndarray
+    stderr: np.ndarray
+    upper: np.ndarray
+    cap: float
+    noise: float | None
+    n: int
+
+    def __repr__(self):
+        channel = "VIB's encoder" if self.noise is None else f"noise {self.noise:g}"
+        return (
+            f"InputInformation(n={self.n}, {channel}: I(X; Z) "
+            f"{self.estimate.mean():.3f} in [{self.lower.mean():.3f}, "
+            f"{self.upper.mean():.3f}] nats, "
+            f"cap log n = {self.cap:.3f})"
+        )
+
+
+def input_information(
+    estimator: Any,
+    X: Any,
+    *,
+    noise: float | None = None,
+    batch_size: int = 500,
+    random_state: int | None = 0,
+) -> InputInformation:
+    """I(X; Z) and its bounds where it is finite, X uniform over the inputs given.
+
+    With ``noise=None``: through VIB's stochastic encoder, Z ~ q(z | x) (the
+    bottleneck before the decoder). With ``noise=s``: through the
+    representation :func:`representation` reads plus N(0, s^2 I), for any
+    fitted estimator (per hypothesis for the hypothesis model). The value
+    depends on s against the representation's scale, so state s with it.
+
+    Parameters
+    ----------
+    estimator : fitted sk_guessfirst estimator
+    X : array-like
+        Inputs (at most a few thousand: the bounds are O(n^2)).
+    noise : float > 0 or None, default=None
+        Std of the injected Gaussian noise; None reads VIB's own q(z | x).
+    batch_size : int, default=500
+        Inputs per forward pass.
+    random_state : int or None, default=0
+        Seeds the Monte Carlo estimate.
+
+    Returns
+    -------
+    information : InputInformation
+
+    Raises
+    ------
+    ValueError
+        ``noise=None`` on a deterministic network, whose I(X; Z) is infinite
+        or constant; or ``noise`` not > 0.
+    """
+    if noise is None:
+        module = estimator.module_
+        if not hasattr(module, "encode"):
+            raise ValueError(
+                f"{type(estimator).__name__}'s representation is deterministic: "
+                "its I(X; Z) is infinite (or constant), not a number to report. "
+                "Pass noise=s to measure Z + N(0, s^2 I), or use a VIBClassifier"
+            )
+        parts: list[tuple[torch.Tensor, torch.Tensor]] = []
+        _run_batches(estimator, X, lambda x: parts.append(module.encode(x)), batch_size)
+        means = [torch.cat([p[0] for p in parts]).double().cpu().numpy()]
+        stds: list[Any] = [torch.cat([p[1] for p in parts]).double().cpu().numpy()]
+    else:
+        if not (isinstance(noise, (int, float)) and np.isfinite(noise) and noise > 0):
+            raise ValueError(f"noise must be a number > 0 (the std s); got {noise!r}")
+        Z = representation(estimator, X, batch_size=batch_size)
+        means = [Z[:, j] for j in range(Z.shape[1])]
+        stds = [float(noise)] * len(means)
+    values = np.array([
+        gaussian_mixture_information(m, s, random_state=random_state)
+        for m, s in zip(means, stds, strict=True)
+    ])  # fmt: skip
+    return InputInformation(
+        **{field: values[:, i] for i, field in enumerate(MixtureInformation._fields)},
+        cap=float(np.log(len(means[0]))),
+        noise=None if noise is None else float(noise), n=len(means[0]),
     )  # fmt: skip

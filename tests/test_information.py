@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 from scipy import integrate
 from scipy.stats import norm
 from sklearn.feature_selection import mutual_info_classif
@@ -10,7 +11,10 @@ from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier, VIBCla
 from sk_guessfirst.datasets import load_dataset
 from sk_guessfirst.information import (
     InformationMeasures,
+    InputInformation,
+    gaussian_mixture_information,
     information_measures,
+    input_information,
     knn_mutual_information,
     probe_mutual_information,
     representation,
@@ -71,6 +75,48 @@ def test_the_joint_information_can_exceed_every_single_ones():
     assert accuracy > 0.97 and bound > 0.5  # H(Y) = log 2 = 0.693
 
 
+def test_a_gaussian_channels_information_and_its_bounds_in_closed_form():
+    # X ~ N(0, I_d) (sampled), Z = X + N(0, s^2 I): I = d/2 log(1 + 1/s^2);
+    # the pairwise bounds' population values: D = |dx|^2 / (2 s^2) (KL) or
+    # / (8 s^2) (Bhattacharyya) averages to d/2 log(1 + 1/t) + d / (2 (1 + t))
+    # with t = s^2 and t = 4 s^2
+    rng = np.random.default_rng(0)
+    for s, d in ((0.5, 1), (1.0, 3), (2.0, 2)):
+        x = rng.standard_normal((3000, d))
+        info = gaussian_mixture_information(x, s)
+
+        def pairwise(t):
+            return d / 2 * np.log(1 + 1 / t) + d / (2 * (1 + t))
+
+        assert info.estimate == pytest.approx(d / 2 * np.log(1 + 1 / s**2), abs=0.03)
+        assert info.stderr < 0.015
+        assert info.upper == pytest.approx(pairwise(s**2), abs=0.05)
+        assert info.lower == pytest.approx(pairwise(4 * s**2), abs=0.05)
+        assert info.lower < info.estimate < info.upper
+
+
+def test_the_mixture_bounds_at_their_extremes_and_per_point_variances():
+    apart = gaussian_mixture_information([[0.0, 0.0], [50.0, 0.0], [0.0, 50.0]], 1.0)
+    assert apart.lower == apart.upper == pytest.approx(np.log(3))
+    assert apart.estimate == pytest.approx(np.log(3), abs=1e-9)
+    same = gaussian_mixture_information(np.ones((4, 2)), [0.5, 2.0])
+    assert same.lower == same.upper == 0.0 and abs(same.estimate) < 1e-9
+    # per-point variances (the pairwise path) agree with the shared-variance
+    # path where they barely differ, and are sound where they do
+    rng = np.random.default_rng(1)
+    m = rng.standard_normal((200, 3))
+    shared = gaussian_mixture_information(m, 0.8)
+    nudged = gaussian_mixture_information(m, 0.8 * (1 + 1e-9 * rng.random((200, 3))))
+    assert nudged.lower == pytest.approx(shared.lower, abs=1e-6)
+    assert nudged.upper == pytest.approx(shared.upper, abs=1e-6)
+    varied = gaussian_mixture_information(m, rng.uniform(0.3, 1.5, (200, 3)))
+    assert varied.lower < varied.estimate < varied.upper <= np.log(200)
+    with pytest.raises(ValueError, match="stds must be finite and > 0"):
+        gaussian_mixture_information(m, 0.0)
+    with pytest.raises(ValueError, match="means must be 2-D"):
+        gaussian_mixture_information(m[0], 1.0)
+
+
 @pytest.fixture(scope="module")
 def digits():
     X, y = load_dataset("digits", images=True)
@@ -99,3 +145,28 @@ def test_measures_of_a_hypothesis_model_and_a_cnn(digits):
         **{k: v for k, v in fit.items() if k != "max_epochs"},
     ).fit(X[:300], y[:300])
     assert representation(vib, Xt[:50]).shape == (50, 1, 128)
+
+
+def test_input_information_through_vibs_encoder_and_injected_noise(digits):
+    X, y, Xt, yt = digits
+    fit = dict(max_epochs=3, batch_size=64, random_state=0, device="cpu")
+    # beta 1 pulls q(z|x) to the prior: a channel that keeps little of X
+    vib = VIBClassifier(beta=1.0, **fit).fit(X, y)
+    info = input_information(vib, Xt[:300])
+    assert isinstance(info, InputInformation) and info.noise is None
+    assert info.cap == pytest.approx(np.log(300))
+    assert 0 <= info.lower[0] <= info.upper[0] <= info.cap
+    # the VIB's own rate E KL(q(z|x) || N(0, I)) bounds I(X; Z) from above
+    with torch.no_grad():
+        x = torch.as_tensor(Xt[:300].reshape(-1, *vib.input_shape_))
+        mu, sd = vib.module_.eval().encode(x)
+        rate = float((0.5 * (mu**2 + sd**2 - 1 - 2 * sd.log()).sum(1)).mean())
+    assert info.lower[0] <= rate
+    cnn = CNNClassifier(**fit).fit(X, y)
+    with pytest.raises(ValueError, match="deterministic.*noise=s"):
+        input_information(cnn, Xt)
+    with pytest.raises(ValueError, match="noise must be a number > 0"):
+        input_information(cnn, Xt, noise=-1.0)
+    # more noise, less information (data processing)
+    low, high = (input_information(cnn, Xt[:300], noise=s) for s in (20.0, 2.0))
+    assert low.noise == 20.0 and low.upper[0] < high.lower[0]

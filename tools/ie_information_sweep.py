@@ -1,101 +1,225 @@
-"""How much label information IE removes, and at what cost: a sweep of ie_lambda.
+"""How much information IE removes, and at what cost: a sweep of ie_lambda x sigma.
 
-C-DV-IE and C-JS-IE on the embedded digits (1,257 training images, 15
-epochs, batch 64, sigma "median", seed 0) for each ie_lambda; on the first
-300 test images: clean accuracy, APGD-CE (reference code, 50 iterations) at
-L-inf 0.05 and 0.1, and the information measures of
+C-DV-IE and C-JS-IE for each ie_lambda and MMD bandwidth sigma (and VIB for
+each beta, the information bottleneck that compresses by design), on the
+first ``--n-test`` test images: clean accuracy, white-box robust accuracy
+under each ``--attacks`` entry at L-inf 0.05 and 0.1 (on the first
+``--n-attack`` of them), the label information of
 ``sk_guessfirst.information`` (per hypothesis: kNN estimate and linear-probe
-bound of I(Z_k; Y), probe accuracy, the regulariser's MMD; jointly over the
-K hypotheses: the probe bound and accuracy)::
+bound of I(Z_k; Y), probe accuracy, the regulariser's MMD; jointly over the K
+hypotheses: the probe bound and accuracy), and I(X; Z): for VIB through its
+stochastic encoder, for the others through Z_k + N(0, s^2 I) with
+s^2 = tr Cov(Z_k) (a total signal-to-noise ratio of 1, so at most about 0.5
+nats for a Gaussian Z_k whatever its dimension; s in the ``ixz_noise``
+column). Rows are appended to OUT.csv as each
+model finishes; rerunning the command skips the rows already there::
 
-    OMP_NUM_THREADS=1 python3 tools/ie_information_sweep.py OUT.csv
-    python3 tools/ie_information_sweep.py --plot OUT.csv   # OUT.png from the csv
+    OMP_NUM_THREADS=1 python3 tools/ie_information_sweep.py OUT.csv   # digits
+    OMP_NUM_THREADS=1 python3 tools/ie_information_sweep.py OUT.csv \\
+        --dataset mnist --data-home /work/data/mnist --n-train 10000 \\
+        --epochs 10 --batch-size 100 --sigmas median 10 \\
+        --attacks apgd-ce autoattack --n-attack 200
+    python3 tools/ie_information_sweep.py --plot OUT.csv   # OUT.png, OUT.rst
 """
 
+import argparse
 import csv
-import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from sk_guessfirst import HypothesisConditionedClassifier
+from sk_guessfirst import HypothesisConditionedClassifier, VIBClassifier
 from sk_guessfirst.adversarial import adversarial_accuracy
 from sk_guessfirst.datasets import load_dataset
-from sk_guessfirst.information import information_measures
+from sk_guessfirst.information import (
+    information_measures,
+    input_information,
+    representation,
+)
+
+EPS = (0.05, 0.1)
+KEY = ("model", "ie_lambda", "sigma", "beta")
+
+
+def _float(value):
+    return "median" if value == "median" else float(value)
+
+
+def _label(r):
+    if r["model"] == "VIB":
+        return f"VIB beta {float(r['beta']):g}"
+    return f"C-{r['model']}-IE sigma {r['sigma']}"
 
 
 def plot(path):
-    """The information plane: per-hypothesis and joint probe information
-    against clean and APGD-CE accuracy, one point per ie_lambda."""
+    """The information planes: label information per hypothesis and jointly
+    against clean accuracy (points labelled by ie_lambda), and I(X; Z)
+    against I(Z; Y); and the table of every row as OUT.rst."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     rows = list(csv.DictReader(open(path)))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
-    for ax, objective in zip(axes, ("dv", "js"), strict=True):
-        group = [r for r in rows if r["objective"] == objective]
-        lam = [float(r["ie_lambda"]) for r in group]
-        for key, label, marker in (
-            ("knn", "I(Z_k; Y), kNN (mean over k)", "o"),
-            ("probe", "I(Z_k; Y), probe bound", "s"),
-            ("joint_probe", "I(Z_1..Z_K; Y), probe bound", "^"),
+    groups = {}
+    for r in rows:
+        groups.setdefault(_label(r), []).append(r)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for (name, group), color in zip(
+        groups.items(), plt.cm.tab10(np.arange(len(groups)) % 10), strict=True
+    ):
+        clean = [float(r["clean"]) * 100 for r in group]
+        for ax, key, marker in (
+            (axes[0], "knn", "o"),
+            (axes[1], "joint_probe", "^"),
         ):
-            ax.plot(
-                [float(r["clean"]) * 100 for r in group],
-                [float(r[key]) for r in group],
-                marker=marker,
-                label=label,
-            )
-        for r, lm in zip(group, lam, strict=True):
-            ax.annotate(
-                f"{lm:g}",
-                (float(r["clean"]) * 100, float(r["knn"])),
-                textcoords="offset points",
-                xytext=(4, -10),
-                fontsize=7,
-            )
-        ax.axhline(float(group[0]["entropy"]), color="grey", ls=":", lw=1)
-        ax.set_title(f"C-{objective.upper()}-IE on digits (labels: ie_lambda)")
+            ax.plot(clean, [float(r[key]) for r in group], marker=marker,
+                    color=color, label=name)  # fmt: skip
+            for r, c in zip(group, clean, strict=True):
+                lam = r["beta"] if r["model"] == "VIB" else r["ie_lambda"]
+                ax.annotate(f"{float(lam):g}", (c, float(r[key])), fontsize=6,
+                            textcoords="offset points", xytext=(3, -8))  # fmt: skip
+        axes[2].plot([float(r["ixz"]) for r in group], [float(r["knn"]) for r in group],
+                     marker="o", color=color, label=name)  # fmt: skip
+    entropy = float(rows[0]["entropy"])
+    for ax in axes[:2]:
+        ax.axhline(entropy, color="grey", ls=":", lw=1)
         ax.set_xlabel("clean test accuracy (%)")
-    axes[0].set_ylabel("nats (dotted: H(Y))")
-    axes[0].legend(fontsize=7)
+    axes[0].set_ylabel("I(Z_k; Y), kNN, mean over k (nats)")
+    axes[0].set_title("per hypothesis (labels: ie_lambda or beta)")
+    axes[1].set_ylabel("I(Z_1..Z_K; Y), probe bound (nats)")
+    axes[1].set_title("all hypotheses jointly")
+    axes[2].set_xlabel("I(X; Z_k) (nats; noise: see table)")
+    axes[2].set_ylabel("I(Z_k; Y), kNN (nats)")
+    axes[2].set_title("information plane")
+    axes[0].legend(fontsize=6)
     fig.tight_layout()
     fig.savefig(Path(path).with_suffix(".png"), dpi=110)
+    _table(rows, Path(path).with_suffix(".rst"))
 
 
-if sys.argv[1] == "--plot":
-    plot(sys.argv[2])
-    sys.exit(0)
-torch.set_num_threads(1)
-LAMBDAS = (0.0, 0.01, 0.1, 1.0, 10.0, 100.0)
-X, y = load_dataset("digits", images=True)
-Xt, yt = load_dataset("digits", subset="test", images=True)
-Xt, yt = Xt[:300], yt[:300]
-rows = []
-for objective in ("dv", "js"):
-    for ie_lambda in LAMBDAS:
+def _table(rows, path):
+    attacks = [k for k in rows[0] if k.startswith(("apgd-ce_", "autoattack_"))]
+    header = ["model", "ie_lambda / beta", "sigma", "clean", *attacks,
+              "I(Z_k;Y) kNN", "I(Z_k;Y) probe", "probe acc.", "MMD",
+              "I(Z_1..Z_K;Y) probe", "joint probe acc.", "I(X;Z_k)",
+              "bounds"]  # fmt: skip
+
+    def pct(v):
+        return "" if v in ("", None) else f"{float(v) * 100:.1f}"
+
+    lines = [
+        ".. csv-table:: Clean and robust accuracy (%), label information I(Z;Y) "
+        f"and input information I(X;Z) (nats; H(Y) = {float(rows[0]['entropy']):.2f}, "
+        f"log n = {np.log(int(rows[0]['n'])):.2f}) on {rows[0]['n']} held-out "
+        "test images",
+        "   :header: " + ", ".join(f'"{h}"' for h in header),
+        "",
+    ]
+    for r in rows:
+        vib = r["model"] == "VIB"
+        cells = [
+            "VIB" if vib else f"C-{r['model']}-IE",
+            f"{float(r['beta' if vib else 'ie_lambda']):g}",
+            "" if vib else r["sigma"],
+            pct(r["clean"]),
+            *(pct(r[a]) for a in attacks),
+            f"{float(r['knn']):.2f}", f"{float(r['probe']):.2f}",
+            pct(r["probe_accuracy"]), f"{float(r['mmd']):.3f}",
+            f"{float(r['joint_probe']):.2f}", pct(r["joint_probe_accuracy"]),
+            f"{float(r['ixz']):.2f}",
+            f"[{float(r['ixz_lower']):.2f}, {float(r['ixz_upper']):.2f}]",
+        ]  # fmt: skip
+        lines.append("   " + ", ".join(f'"{c}"' for c in cells))
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _models(args):
+    for objective in args.objectives:
+        for sigma in args.sigmas:
+            for lam in args.lambdas:
+                yield (
+                    dict(model=objective.upper(), ie_lambda=lam, sigma=sigma, beta=""),
+                    (
+                        HypothesisConditionedClassifier(
+                            objective=objective, ie_lambda=lam, sigma=sigma
+                        )
+                    ),
+                )
+    for beta in args.vib_betas:
+        yield (
+            dict(model="VIB", ie_lambda="", sigma="", beta=beta),
+            VIBClassifier(beta=beta),
+        )
+
+
+def _key(row):
+    return tuple(str(row[k]) for k in KEY)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("out", help="the CSV (appended to; rows present are skipped)")
+    parser.add_argument("--plot", action="store_true", help="only draw OUT.png/.rst")
+    parser.add_argument("--dataset", default="digits")
+    parser.add_argument("--data-home", default=None)
+    parser.add_argument("--n-train", type=int, default=None)
+    parser.add_argument("--n-test", type=int, default=300)
+    parser.add_argument("--n-attack", type=int, default=None,
+                        help="test images attacked (default: --n-test)")  # fmt: skip
+    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--objectives", nargs="+", default=["dv", "js"])
+    parser.add_argument("--lambdas", nargs="+", type=float,
+                        default=[0.0, 0.01, 0.1, 1.0, 10.0, 100.0])  # fmt: skip
+    parser.add_argument("--sigmas", nargs="+", type=_float, default=["median"])
+    parser.add_argument("--vib-betas", nargs="+", type=float, default=[])
+    parser.add_argument("--attacks", nargs="+", default=["apgd-ce"],
+                        choices=["apgd-ce", "autoattack"])  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.plot:
+        plot(args.out)
+        return
+    torch.set_num_threads(1)
+    home = dict(data_home=args.data_home, images=True)
+    X, y = load_dataset(args.dataset, **home)
+    if args.n_train is not None and args.n_train < len(X):
+        pick = np.random.default_rng(0).permutation(len(X))[: args.n_train]
+        X, y = X[pick], y[pick]
+    Xt, yt = load_dataset(args.dataset, subset="test", **home)
+    Xt, yt = Xt[: args.n_test], yt[: args.n_test]
+    n_attack = args.n_attack or args.n_test
+    out = Path(args.out)
+    done = {_key(r) for r in csv.DictReader(open(out))} if out.exists() else set()
+    for settings, model in _models(args):
+        if _key(settings) in done:
+            continue
         start = time.time()
-        model = HypothesisConditionedClassifier(
-            objective=objective,
-            ie_lambda=ie_lambda,
-            max_epochs=15,
-            batch_size=64,
-            random_state=0,
-            device="cpu",
-        ).fit(X, y)
+        model.set_params(max_epochs=args.epochs, batch_size=args.batch_size,
+                         random_state=0, device="cpu").fit(X, y)  # fmt: skip
         m = information_measures(model, Xt, yt)
+        if settings["model"] == "VIB":
+            noise = None
+        else:  # total signal-to-noise 1: s^2 = tr Cov(Z_k), mean over k
+            noise = float(np.sqrt(representation(model, Xt).var(0).sum(-1)).mean())
+        ixz = input_information(model, Xt[:1000], noise=noise)
         row = dict(
-            objective=objective,
-            ie_lambda=ie_lambda,
+            **settings,
+            n=len(yt),
             clean=model.score(Xt, yt),
             **{
-                f"apgd_{eps}": adversarial_accuracy(
-                    model, Xt, yt, attack="apgd-ce", eps=eps, random_state=0, n_iter=50
-                )
-                for eps in (0.05, 0.1)
+                f"{attack}_{eps}": adversarial_accuracy(
+                    model,
+                    Xt[:n_attack],
+                    yt[:n_attack],
+                    attack=attack,
+                    eps=eps,
+                    random_state=0,
+                )  # fmt: skip
+                for attack in args.attacks
+                for eps in EPS
             },
             knn=m.knn.mean(),
             knn_max=m.knn.max(),
@@ -105,15 +229,26 @@ for objective in ("dv", "js"):
             joint_probe=m.joint_probe,
             joint_probe_accuracy=m.joint_probe_accuracy,
             entropy=m.entropy,
-            seconds=time.time() - start,
+            ixz=ixz.estimate.mean(),
+            ixz_lower=ixz.lower.mean(),
+            ixz_upper=ixz.upper.mean(),
+            ixz_noise="encoder" if noise is None else round(noise, 5),
+            seconds=round(time.time() - start, 1),
         )
-        rows.append(row)
-        print(
-            {k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
-            flush=True,
-        )
-with open(sys.argv[1], "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-    writer.writeheader()
-    writer.writerows(rows)
-plot(sys.argv[1])
+        print({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
+              flush=True)  # fmt: skip
+        new = not out.exists()
+        if not new and next(csv.reader(open(out))) != list(row):
+            raise SystemExit(
+                f"{out} holds other columns (another --attacks?); write to a new file"
+            )
+        with open(out, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new:
+                writer.writeheader()
+            writer.writerow(row)
+    plot(out)
+
+
+if __name__ == "__main__":
+    main()
