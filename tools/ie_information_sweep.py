@@ -137,8 +137,15 @@ def _table(rows, path):
 
 
 def _models(args):
-    for objective in args.objectives:
-        for sigma in args.sigmas:
+    """VIB first (cheap, and the reference for I(X; Z)), then each sigma's
+    full ie_lambda sweep for each objective."""
+    for beta in args.vib_betas:
+        yield (
+            dict(model="VIB", ie_lambda="", sigma="", beta=beta),
+            VIBClassifier(beta=beta),
+        )
+    for sigma in args.sigmas:
+        for objective in args.objectives:
             for lam in args.lambdas:
                 yield (
                     dict(model=objective.upper(), ie_lambda=lam, sigma=sigma, beta=""),
@@ -148,11 +155,6 @@ def _models(args):
                         )
                     ),
                 )
-    for beta in args.vib_betas:
-        yield (
-            dict(model="VIB", ie_lambda="", sigma="", beta=beta),
-            VIBClassifier(beta=beta),
-        )
 
 
 def _key(row):
