@@ -8,6 +8,7 @@ from scipy.stats import norm
 from sklearn.feature_selection import mutual_info_classif
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier, VIBClassifier
+from sk_guessfirst._plaindata import dump, load
 from sk_guessfirst.datasets import load_dataset
 from sk_guessfirst.information import (
     InformationMeasures,
@@ -147,7 +148,7 @@ def test_measures_of_a_hypothesis_model_and_a_cnn(digits):
     assert representation(vib, Xt[:50]).shape == (50, 1, 128)
 
 
-def test_input_information_through_vibs_encoder_and_injected_noise(digits):
+def test_input_information_through_vibs_encoder_and_injected_noise(digits, tmp_path):
     X, y, Xt, yt = digits
     fit = dict(max_epochs=3, batch_size=64, random_state=0, device="cpu")
     # beta 1 pulls q(z|x) to the prior: a channel that keeps little of X
@@ -155,6 +156,9 @@ def test_input_information_through_vibs_encoder_and_injected_noise(digits):
     info = input_information(vib, Xt[:300])
     assert isinstance(info, InputInformation) and info.noise is None
     assert info.cap == pytest.approx(np.log(300))
+    dump(info, tmp_path / "info.npz")  # plain data, as a run folder stores it
+    again, _ = load(tmp_path / "info.npz")
+    assert again.noise is None and np.array_equal(again.upper, info.upper)
     assert 0 <= info.lower[0] <= info.upper[0] <= info.cap
     # the VIB's own rate E KL(q(z|x) || N(0, I)) bounds I(X; Z) from above
     with torch.no_grad():
