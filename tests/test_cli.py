@@ -499,7 +499,14 @@ def test_evaluate_a_saved_model(tmp_path, capsys):
     assert not (tmp_path / "bad").exists()
 
 
-def test_certify_writes_the_table_and_resumes_from_its_cells(tmp_path, capsys):
+def test_certify_writes_the_table_and_resumes_from_its_cells(
+    tmp_path, capsys, monkeypatch
+):
+    from sk_guessfirst._plaindata import dump, load
+    from sk_guessfirst.adversarial import Certificate
+    from sk_guessfirst.reproduce import _certify
+
+    monkeypatch.setattr(_certify, "CHUNK", 3)  # cells of 3 images: 0-3, 3-6, 6-8
     out = tmp_path / "cert"
     args = ["certify", "--n-train", "300", "--epochs", "2", "--n-eval", "8",
             "--n", "200", "--models", "CNN", "C-DV", "--noise", "0.25",
@@ -521,6 +528,30 @@ def test_certify_writes_the_table_and_resumes_from_its_cells(tmp_path, capsys):
     assert main(args) == 0
     again = capsys.readouterr().out
     assert "Training" not in again and "(stored)" in again
+    assert (out / "certified.md").read_text() == table
+    # a lost cell costs its 3 images only, recomputed to the same certificate
+    (cells,) = [p for p in (out / "cells").glob("*/CNN+N0.25-*")]
+    names = sorted(p.name for p in cells.iterdir())
+    assert [n.rsplit("-", 2)[-2:] for n in names] == [
+        ["images0", "3.npz"], ["images3", "6.npz"], ["images6", "8.npz"]
+    ]  # fmt: skip
+    (cells / names[1]).unlink()
+    assert main(args) == 0
+    third = capsys.readouterr().out
+    assert "Training" not in third and third.count(" certified (") == 1
+    assert "CNN+N0.25: images 3-6 certified" in third
+    assert (out / "certified.md").read_text() == table
+    # a cell of all the images at once (runs before chunks) is read as it is
+    parts = [load(cells / name) for name in names]
+    whole = names[0].split("-images")[0]
+    key = dict(parts[0][1]["key"], cell=whole)
+    dump(Certificate.concatenate([p[0] for p in parts]), cells / f"{whole}.npz",
+         meta=dict(parts[0][1], key=key))  # fmt: skip
+    for name in names:
+        (cells / name).unlink()
+    assert main(args) == 0
+    fourth = capsys.readouterr().out
+    assert " certified (" not in fourth and "(stored)" in fourth
     assert (out / "certified.md").read_text() == table
 
 

@@ -127,6 +127,14 @@ def test_a_certificate_is_plain_data(tmp_path):
     assert isinstance(back, Certificate)
     assert np.array_equal(back.radius, cert.radius) and back.n == 1000
     assert back.accuracy_at(0.25) == 0.5 and back.abstained.tolist() == [False, True]
+    # certificates of parts of a test set join in order; other smoothings do not
+    both = Certificate.concatenate([cert, back])
+    assert (
+        both.radius.tolist() == [0.3, 0.0, 0.3, 0.0] and both.accuracy_at(0.25) == 0.5
+    )
+    other = Certificate(**{**vars(cert), "sigma": 0.5})
+    with pytest.raises(ValueError, match="different smoothings"):
+        Certificate.concatenate([cert, other])
 
 
 def test_the_scorer_scores_certified_accuracy_and_grid_search_uses_it():

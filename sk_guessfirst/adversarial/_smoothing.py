@@ -64,6 +64,29 @@ class Certificate:
     n: int
     alpha: float
 
+    @classmethod
+    def concatenate(cls, parts: list[Certificate]) -> Certificate:
+        """One certificate of the examples of ``parts``, in order; they must
+        share the smoothing (sigma, n0, n, alpha) and the classes."""
+        if not parts:
+            raise ValueError("no certificates to concatenate")
+        first = parts[0]
+        for part in parts[1:]:
+            same = (part.sigma, part.n0, part.n, part.alpha) == (
+                first.sigma, first.n0, first.n, first.alpha
+            ) and np.array_equal(part.classes, first.classes)  # fmt: skip
+            if not same:
+                raise ValueError(
+                    f"cannot concatenate certificates of different smoothings or "
+                    f"classes: {first!r} and {part!r}"
+                )
+        return cls(
+            **{f: np.concatenate([getattr(p, f) for p in parts])
+               for f in ("prediction", "radius", "y")},
+            classes=first.classes, sigma=first.sigma, n0=first.n0, n=first.n,
+            alpha=first.alpha,
+        )  # fmt: skip
+
     @property
     def abstained(self) -> np.ndarray:
         return self.prediction < 0
