@@ -26,6 +26,12 @@ from ._tables import markdown_to_rst
 # radii of the published table: the anchors' (Cohen et al.: 0.5, 1.0, 1.5)
 # and the steps between them
 RADII = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5)
+# published certified accuracy (%) by sigma and radius: Cohen et al. 2019 as
+# reproduced for MNIST (LeNet, Gaussian augmentation, n = 100,000,
+# alpha = 0.001); drawn beside the run's curves
+ANCHORS = {
+    "mnist": {0.25: {0.0: 99.2, 0.5: 96.8}, 0.5: {0.5: 97.0, 1.0: 89.8, 1.5: 67.9}},
+}
 # test images per certificate cell: a stopped run loses at most one cell's
 # work (at n = 10,000 on one CPU core, 2-6 minutes for 100 images)
 CHUNK = 100
@@ -168,9 +174,14 @@ def table_csv(results: dict[tuple[str, float], Certificate]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_certified(results: dict[tuple[str, float], Certificate], path: Path) -> None:
+def plot_certified(
+    results: dict[tuple[str, float], Certificate],
+    path: Path,
+    anchors: dict[float, dict[float, float]] | None = None,
+) -> None:
     """Certified accuracy against radius, one line per model, one panel per
-    noise; each line stops at its largest certifiable radius."""
+    noise; each line stops at its largest certifiable radius. ``anchors``
+    (sigma -> radius -> %) are drawn as black crosses."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -185,11 +196,16 @@ def plot_certified(results: dict[tuple[str, float], Certificate], path: Path) ->
                 continue
             radii = np.linspace(0, cert.max_radius, 200)
             ax.plot(radii, [100 * cert.accuracy_at(r) for r in radii], label=name)
+        published = (anchors or {}).get(sigma, {})
+        if published:
+            ax.plot(list(published), list(published.values()), "kx", ms=7,
+                    label="Cohen et al. (n = 100,000)")  # fmt: skip
         ax.set_title(f"sigma = {sigma:g}")
         ax.set_xlabel("L2 radius")
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("certified accuracy (%)")
-    axes[0][0].legend()
+    for ax in axes[0]:
+        ax.legend(fontsize=8)
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=110)
@@ -202,7 +218,7 @@ def write_certified(folder: Path, results, settings) -> None:
     write_text_atomic(folder / "certified.md", text)
     write_text_atomic(folder / "certified.rst", markdown_to_rst(text))
     write_text_atomic(folder / "certified.csv", table_csv(results))
-    plot_certified(results, folder / "certified.png")
+    plot_certified(results, folder / "certified.png", ANCHORS.get(settings.dataset))
 
 
-__all__ = ["RADII", "certify_models", "noisy"]
+__all__ = ["ANCHORS", "RADII", "certify_models", "noisy"]
