@@ -54,9 +54,11 @@ def _label(r):
 
 
 def plot(path):
-    """The information planes: label information per hypothesis and jointly
-    against clean accuracy (points labelled by ie_lambda), and I(X; Z)
-    against I(Z; Y); and the table of every row as OUT.rst."""
+    """Four panels, one line per model and bandwidth (points labelled by
+    ie_lambda or beta): label information per hypothesis and jointly against
+    clean accuracy; robust accuracy (the last attack at the smallest eps)
+    against per-hypothesis information; the information plane I(X; Z)
+    against I(Z; Y). And the table of every row as OUT.rst."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -66,37 +68,41 @@ def plot(path):
     groups = {}
     for r in rows:
         groups.setdefault(_label(r), []).append(r)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    robust = [k for k in rows[0] if k.startswith(("apgd-ce_", "autoattack_"))][-2]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5))
+    panels = (
+        (axes[0, 0], "clean", "knn", "clean test accuracy (%)",
+         "I(Z_k; Y), kNN, mean over k (nats)", "per hypothesis"),
+        (axes[0, 1], "clean", "joint_probe", "clean test accuracy (%)",
+         "I(Z_1..Z_K; Y), probe bound (nats)", "all hypotheses jointly"),
+        (axes[1, 0], "knn", robust, "I(Z_k; Y), kNN (nats)",
+         f"{robust.replace('_', ' at ')} (%)", "compression against robustness"),
+        (axes[1, 1], "ixz", "knn",
+         "I(X; Z_k) (nats; VIB: its encoder, others: noise s^2 = tr Cov Z_k)",
+         "I(Z_k; Y), kNN (nats)", "information plane"),
+    )  # fmt: skip
+    percent = {"clean", robust}
     for (name, group), color in zip(
         groups.items(), plt.cm.tab10(np.arange(len(groups)) % 10), strict=True
     ):
-        clean = [float(r["clean"]) * 100 for r in group]
-        for ax, key, marker in (
-            (axes[0], "knn", "o"),
-            (axes[1], "joint_probe", "^"),
-        ):
-            ax.plot(clean, [float(r[key]) for r in group], marker=marker,
-                    color=color, label=name)  # fmt: skip
-            for r, c in zip(group, clean, strict=True):
+        for ax, xkey, ykey, *_ in panels:
+            xs = [float(r[xkey]) * (100 if xkey in percent else 1) for r in group]
+            ys = [float(r[ykey]) * (100 if ykey in percent else 1) for r in group]
+            ax.plot(xs, ys, marker="o", color=color, label=name, ms=4)
+            for r, x, y in zip(group, xs, ys, strict=True):
                 lam = r["beta"] if r["model"] == "VIB" else r["ie_lambda"]
-                ax.annotate(f"{float(lam):g}", (c, float(r[key])), fontsize=6,
+                ax.annotate(f"{float(lam):g}", (x, y), fontsize=6,
                             textcoords="offset points", xytext=(3, -8))  # fmt: skip
-        axes[2].plot([float(r["ixz"]) for r in group], [float(r["knn"]) for r in group],
-                     marker="o", color=color, label=name)  # fmt: skip
     entropy = float(rows[0]["entropy"])
-    for ax in axes[:2]:
+    for ax, _, _, xlabel, ylabel, title in panels:
+        ax.set_xlabel(xlabel, fontsize=8)
+        ax.set_ylabel(ylabel, fontsize=8)
+        ax.set_title(title, fontsize=9)
+    for ax in (axes[0, 0], axes[0, 1]):
         ax.axhline(entropy, color="grey", ls=":", lw=1)
-        ax.set_xlabel("clean test accuracy (%)")
-    axes[0].set_ylabel("I(Z_k; Y), kNN, mean over k (nats)")
-    axes[0].set_title("per hypothesis (labels: ie_lambda or beta)")
-    axes[1].set_ylabel("I(Z_1..Z_K; Y), probe bound (nats)")
-    axes[1].set_title("all hypotheses jointly")
-    axes[2].set_xlabel("I(X; Z_k) (nats; noise: see table)")
-    axes[2].set_ylabel("I(Z_k; Y), kNN (nats)")
-    axes[2].set_title("information plane")
-    axes[0].legend(fontsize=6)
+    axes[0, 0].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(Path(path).with_suffix(".png"), dpi=110)
+    fig.savefig(Path(path).with_suffix(".png"), dpi=100)
     _table(rows, Path(path).with_suffix(".rst"))
 
 
