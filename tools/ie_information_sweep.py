@@ -26,6 +26,7 @@ import argparse
 import csv
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -212,7 +213,12 @@ def main(argv=None):
             noise = None
         else:  # total signal-to-noise 1: s^2 = tr Cov(Z_k), mean over k
             noise = float(np.sqrt(representation(model, Xt).var(0).sum(-1)).mean())
-        ixz = input_information(model, Xt[:1000], noise=noise)
+        if noise == 0:  # a constant representation (dead units): I(X; Z) = 0
+            ixz = SimpleNamespace(
+                **{f: np.zeros(1) for f in ("estimate", "lower", "upper")}
+            )
+        else:
+            ixz = input_information(model, Xt[:1000], noise=noise)
         row = dict(
             **settings,
             n=len(yt),
@@ -240,7 +246,7 @@ def main(argv=None):
             ixz=ixz.estimate.mean(),
             ixz_lower=ixz.lower.mean(),
             ixz_upper=ixz.upper.mean(),
-            ixz_noise="encoder" if noise is None else round(noise, 5),
+            ixz_noise={None: "encoder", 0: "constant Z"}.get(noise, noise),
             seconds=round(time.time() - start, 1),
         )
         print({k: round(v, 4) if isinstance(v, float) else v for k, v in row.items()},
