@@ -330,7 +330,19 @@ def information_measures(
 
 
 class MixtureInformation(NamedTuple):
-    """I(X; Z) of a Gaussian channel from n inputs: bounds and estimate (nats)."""
+    """I(X; Z) of a Gaussian channel from n inputs: bounds and estimate (nats).
+
+    Parameters
+    ----------
+    lower : float
+        The Bhattacharyya pairwise bound, from below.
+    estimate : float
+        The Monte Carlo estimate.
+    stderr : float
+        Its standard error.
+    upper : float
+        The KL pairwise bound, from above.
+    """
 
     lower: float
     estimate: float
@@ -364,6 +376,7 @@ def gaussian_mixture_information(
     Parameters
     ----------
     means : array-like of shape (n, D)
+        The means of the n Gaussians, one per input.
     stds : array-like of shape (n, D), (D,) or scalar
         Standard deviations (> 0), per point and dimension or shared.
     n_samples : int, default=8
@@ -493,6 +506,7 @@ def input_information(
     Parameters
     ----------
     estimator : fitted sk_guessfirst estimator
+        See :func:`representation` for the layer read with ``noise``.
     X : array-like
         Inputs (at most a few thousand: the bounds are O(n^2)).
     noise : float > 0 or None, default=None
