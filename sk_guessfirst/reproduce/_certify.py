@@ -110,21 +110,20 @@ def _certificate(exp, model, smoothing, seed, log) -> tuple[Certificate, bool]:
     parts, fresh = [], False
     for start in range(0, len(exp.X), CHUNK):
         stop = min(start + CHUNK, len(exp.X))
-        cell = f"{name}-images{start}-{stop}"
-        if exp.run.stored(model, cell) is None:
-            model.estimator  # trained or loaded first: not in the cell's time
-        began = time.perf_counter()
-        part, new = exp.run.cell(
-            model,
-            cell,
-            lambda a=start, b=stop: smoothing.certify(
-                model.estimator, exp.X[a:b], exp.y[a:b], random_state=seed + a
-            ),
-            log=log,
-        )
-        if new:
-            log(f"  {model.name}: images {start}-{stop} certified "
+
+        def compute(a=start, b=stop):
+            estimator = model.estimator  # trained or loaded first: not timed
+            began = time.perf_counter()
+            part = smoothing.certify(
+                estimator, exp.X[a:b], exp.y[a:b], random_state=seed + a
+            )
+            log(f"  {model.name}: images {a}-{b} certified "
                 f"({duration(time.perf_counter() - began)})")  # fmt: skip
+            return part
+
+        part, new = exp.run.cell(
+            model, f"{name}-images{start}-{stop}", compute, log=log
+        )
         parts.append(part)
         fresh = fresh or new
     return Certificate.concatenate(parts), fresh
