@@ -432,7 +432,8 @@ def build_parser():
         nargs="+",
         default=list(BENCHMARKS),
         choices=list(BENCHMARKS),
-        help="which benchmarks to run (default: all)",
+        help="which benchmarks to run (default: all; parallel-main-job alone "
+        "takes about 20 minutes on 2 cores)",
     )
     bench.add_argument(
         "--device", type=_device, default="auto", help="auto, cpu, cuda or cuda:N"
