@@ -16,6 +16,7 @@ and the per-example comparison (McNemar's exact test) of every pair::
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -25,10 +26,11 @@ from sklearn.base import clone
 
 from sk_guessfirst._plaindata import load
 from sk_guessfirst.adversarial import evaluate_attack
-from sk_guessfirst.checkpoint import load_checkpoint
+from sk_guessfirst.checkpoint import data_fingerprint, load_checkpoint
 from sk_guessfirst.datasets import load_experiment_data
 from sk_guessfirst.reproduce import Settings
 from sk_guessfirst.reproduce._plan import MODELS
+from sk_guessfirst.reproduce._run import _read_run_json
 
 
 def mcnemar(a, b):
@@ -56,14 +58,21 @@ def main():
     parser.add_argument("--out", type=Path, default=None, help="JSON of the masks")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    raw = json.loads((args.run / "run.json").read_text())["settings"]
+    run = _read_run_json(args.run / "run.json")
     fields = set(Settings.__dataclass_fields__)
-    settings = Settings(**{k: v for k, v in raw.items() if k in fields})
+    settings = Settings(**{k: v for k, v in run["settings"].items() if k in fields})
     _, _, Xt, yt = load_experiment_data(
         settings.dataset, n_train=settings.n_train, seed=settings.seed,
         data_home=settings.data_home,
     )  # fmt: skip
     X, y = Xt[: settings.n_eval], yt[: settings.n_eval]
+    # the stored cells' masks are per example: other images would pair silently
+    if data_fingerprint(X, y) != run["data"]["eval"]:
+        sys.exit(
+            f"the {settings.dataset} test images loaded here are not those the run "
+            f"attacked (fingerprint {data_fingerprint(X, y)} against "
+            f"{run['data']['eval']} in its run.json): other files under the data home?"
+        )
     masks = {}
     for name in args.models:
         (path,) = args.run.glob(f"models/*/{name}.ckpt")
