@@ -483,9 +483,8 @@ def bench_parallel(device="cpu", workers=2, tiny_tasks=400, work="quick"):
     from ``tiny_tasks`` no-op tasks."""
     import tempfile
 
-    import distributed
-
     from .reproduce import Settings, reproduce
+    from .reproduce._cluster import dask_client
 
     base = Settings(device=device, **PARALLEL_WORK[work])
     seconds = {}
@@ -502,12 +501,7 @@ def bench_parallel(device="cpu", workers=2, tiny_tasks=400, work="quick"):
             )  # fmt: skip
             seconds[label] = time.perf_counter() - start
         overhead = _cluster_overhead(workers)
-        with (
-            distributed.LocalCluster(
-                n_workers=workers, threads_per_worker=1, dashboard_address=None
-            ) as cluster,
-            distributed.Client(cluster) as client,
-        ):
+        with dask_client(workers, None) as client:
             client.gather(client.map(_noop, range(10)))  # warm
             start = time.perf_counter()
             client.gather(client.map(_noop, range(10, 10 + tiny_tasks)))
