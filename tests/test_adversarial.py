@@ -1,5 +1,6 @@
 """Adversarial evaluation: bridge, registry, losses, AutoAttack, Foolbox, report."""
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -552,3 +553,35 @@ def test_a_new_attack_or_view_is_one_entry_seen_everywhere(hcc, digits, monkeypa
     views = next(a for a in build_parser()._subparsers._group_actions[0].choices[
         "reproduce"]._actions if a.dest == "views")  # fmt: skip
     assert "tanh" in views.choices and "tanh(V)" in views.help
+
+
+def test_art_config_is_written_whole_and_never_over_another(tmp_path, monkeypatch):
+    # ART writes ~/.art/config.json on first import; processes importing it at
+    # once on a fresh home raced into a NameError inside art.config.
+    import json
+
+    from sk_guessfirst.adversarial import _artconfig
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = tmp_path / ".art" / "config.json"
+    _artconfig.ensure_art_config()
+    assert json.loads(path.read_text()) == {
+        "ART_DATA_PATH": str(tmp_path / ".art" / "data")
+    }
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.json"]
+    path.write_text('{"ART_DATA_PATH": "/elsewhere"}')
+    _artconfig.ensure_art_config()  # present: left alone
+    assert path.read_text() == '{"ART_DATA_PATH": "/elsewhere"}'
+
+    # another process writes its file between the check and the link
+    path.unlink()
+    real_link = os.link
+
+    def others_first(src, dst):
+        path.write_text('{"ART_DATA_PATH": "/theirs"}')
+        real_link(src, dst)
+
+    monkeypatch.setattr(_artconfig.os, "link", others_first)
+    _artconfig.ensure_art_config()
+    assert path.read_text() == '{"ART_DATA_PATH": "/theirs"}'
+    assert sorted(p.name for p in path.parent.iterdir()) == ["config.json"]

@@ -6,6 +6,7 @@ end to end); black-box attacks craft on a substitute and transfer. Budgets
 attack is described once in :data:`ATTACKS`.
 """
 
+from . import _artconfig  # noqa: F401  (first: ART's config before ART's import)
 from ._art import to_art
 from ._attacks import ATTACKS, MODES, AttackSpec
 from ._curves import RobustnessCurve, robustness_curve, worst_case

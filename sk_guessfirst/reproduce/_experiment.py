@@ -230,22 +230,24 @@ class Experiment:
         for name in names:
             model = self.model(MODELS[name])
             yield model, Clean(), None
-            for cell in [*self.table_cells, *self.curve_cells, *self.report_cells]:
+            for cell in self.table_cells:
                 yield model, cell, None
-            for cell in self.view_cells:
+            if self.settings.keep_epochs:
+                yield from self._length_plan(model)
+            for cell in [*self.curve_cells, *self.report_cells, *self.view_cells]:
                 yield model, cell, None
             for view in self.settings.views:
                 yield model, GradientCell(view), None
-            if not self.settings.keep_epochs:
-                continue
-            for epoch in self.length_epochs:
-                snap = model.at_epoch(epoch, None)
-                yield snap, Clean(), model
-                for mode in MODES:
-                    yield snap, LengthCell(mode), model
-            for mode in MODES:  # the last point, where the table lacks it
-                if TableCell(*LENGTH_ATTACK, mode) not in self.table_cells:
-                    yield model, LengthCell(mode), None
+
+    def _length_plan(self, model):
+        for epoch in self.length_epochs:
+            snap = model.at_epoch(epoch, None)
+            yield snap, Clean(), model
+            for mode in MODES:
+                yield snap, LengthCell(mode), model
+        for mode in MODES:  # the last point, where the table lacks it
+            if TableCell(*LENGTH_ATTACK, mode) not in self.table_cells:
+                yield model, LengthCell(mode), None
 
     # -- one model, every cell -------------------------------------------------
 
@@ -258,14 +260,16 @@ class Experiment:
         self.log(f"{model.name}: clean accuracy {out.clean.mean():.1%}")
         for table in self.table_cells:
             out.table[table] = self.step(progress, model, table)
+        # the headline table's and the training-length curve's cells first, so a
+        # long run stopped early has what its tables need; the extras after
+        if self.settings.keep_epochs:
+            out.length = self._training_length(model, out, progress)
         for curve in self.curve_cells:
             out.curves[curve.attack, curve.mode] = self.step(progress, model, curve)
         for cell in self.report_cells:
             report = out.reports[cell.eps] = self.step(progress, model, cell)
             flags = ", ".join(c.name for c in report.flags) or "none"
             self.log(f"    flags: {flags}")
-        if self.settings.keep_epochs:
-            out.length = self._training_length(model, out, progress)
         if self.settings.views:
             out.views = self._views(model, out, progress)
         return out
