@@ -40,16 +40,25 @@ def plot_curves(curves, folder, n_images):
         )
 
 
-def plot_training_length(curve, path, n_images):
+def plot_training_length(curve, path, n_images, marks=None):
+    """Clean, white-box and black-box accuracy against epochs, a line per model
+    (``curve``: name -> epoch -> what -> accuracy; a point may lack a what);
+    ``marks`` (name -> what -> (epoch, accuracy)) are drawn as stars in the
+    model's colour, e.g. a published number."""
     from matplotlib.figure import Figure
 
     attack, eps = LENGTH_ATTACK
     fig = Figure(figsize=(11, 3.6))
     axes = fig.subplots(1, 3, sharey=True)
     for ax, what in zip(axes, ("clean", "white-box", "black-box"), strict=True):
-        for name, points in curve.items():
-            epochs = sorted(points)
-            ax.plot(epochs, [points[e][what] for e in epochs], marker="o", label=name)
+        for i, (name, points) in enumerate(curve.items()):
+            epochs = [e for e in sorted(points) if what in points[e]]
+            ax.plot(epochs, [points[e][what] for e in epochs], marker="o",
+                    color=f"C{i}", label=name)  # fmt: skip
+            mark = (marks or {}).get(name, {}).get(what)
+            if mark is not None:
+                ax.plot(*mark, marker="*", markersize=12, color=f"C{i}",
+                        linestyle="none")  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel("training epochs")
         title = what if what == "clean" else f"{what} {attack.upper()} eps={eps}"
