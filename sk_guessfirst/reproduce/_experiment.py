@@ -240,6 +240,7 @@ class Experiment:
                 yield model, GradientCell(view), None
 
     def _length_plan(self, model):
+        """The training-length cells of ``model``, as :meth:`plan` triples."""
         for epoch in self.length_epochs:
             snap = model.at_epoch(epoch, None)
             yield snap, Clean(), model
