@@ -117,13 +117,14 @@ def main(argv=None):
     parser.add_argument("--models", nargs="+", required=True)
     parser.add_argument("--dataset", default="mnist")
     parser.add_argument("--n-images", type=int, default=1000, help="for the titles")
-    parser.add_argument("--out", required=True, help="path stem of .md/.rst/.png")
+    parser.add_argument(
+        "--out", required=True, help="path stem of the .rst table and .png plot"
+    )
     args = parser.parse_args(argv)
     points = read_points(args.folders, args.models)
     text = markdown(points, args.dataset)
     print(text)
     out = Path(args.out)
-    write_text_atomic(out.with_suffix(".md"), text)
     write_text_atomic(out.with_suffix(".rst"), markdown_to_rst(text))
     n_images = args.n_images
     plot_training_length(
