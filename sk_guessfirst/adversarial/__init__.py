@@ -21,7 +21,8 @@ from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer
 from ._smoothing import Certificate, Smoothing, certify
 from ._substitute import SubstituteCache, fit_substitute
-from ._torch_classifier import TorchClassifier, load_exported
+from ._exported import UnsafeModelFile, load_exported
+from ._torch_classifier import TorchClassifier
 
 __all__ = [
     "ATTACKS",
@@ -37,6 +38,7 @@ __all__ = [
     "Smoothing",
     "SubstituteCache",
     "TorchClassifier",
+    "UnsafeModelFile",
     "VIEWS",
     "adversarial_accuracy",
     "attack_examples",
