@@ -47,6 +47,7 @@ __all__ = [
     "load_checkpoint",
     "snapshot_path",
     "training_params",
+    "weights_fingerprint",
 ]
 
 FORMAT = 2
@@ -79,6 +80,51 @@ def data_fingerprint(X, y) -> str:
     """
     X = np.asarray(X)
     return joblib.hash((X.reshape(len(X), -1), np.asarray(y)))
+
+
+def weights_fingerprint(estimator) -> str:
+    """A hash of a fitted network's tensors: which training a result came from.
+
+    Two trainings with the same parameters and data give other weights on
+    another thread count, processor or library version; a result is
+    recorded with the fingerprint of the weights it was computed on, so
+    results of two trainings are never combined.
+
+    Parameters
+    ----------
+    estimator : fitted estimator
+        A skorch net of this package, a
+        :class:`~sk_guessfirst.adversarial.TorchClassifier`, or a Pipeline
+        ending in one (its other steps are hashed too).
+
+    Returns
+    -------
+    fingerprint : str
+        SHA-256 (hexadecimal) of every module's and criterion's state
+        (names, dtypes, shapes and bytes), whatever the device.
+    """
+    import hashlib
+
+    from sklearn.pipeline import Pipeline
+
+    digest = hashlib.sha256()
+    if isinstance(estimator, Pipeline):
+        digest.update(joblib.hash(estimator[:-1]).encode())
+        estimator = estimator[-1]
+    names = [*getattr(estimator, "_modules", []), *getattr(estimator, "_criteria", [])]
+    modules = {n: getattr(estimator, n + "_") for n in names}
+    if not modules and isinstance(getattr(estimator, "module_", None), torch.nn.Module):
+        modules = {"module": estimator.module_}
+    if not modules:
+        raise TypeError(
+            f"{type(estimator).__name__} holds no fitted torch module to fingerprint"
+        )
+    for name in sorted(modules):
+        for key, tensor in sorted(modules[name].state_dict().items()):
+            flat = tensor.detach().cpu().contiguous().reshape(-1)
+            digest.update(f"{name}.{key}:{flat.dtype}:{tuple(tensor.shape)};".encode())
+            digest.update(flat.view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def training_params(estimator) -> dict:

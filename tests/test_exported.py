@@ -93,8 +93,10 @@ def _pickled_constant(name, data, extra, evil):
 def _opaque_constant(name, data, extra, evil):
     if name == "data/constants/model_constants_config.json":
         config = json.loads(data)
-        config["config"]["evil"] = {"path_name": "opaque_obj_0", "is_param": False,
-                                    "use_pickle": False, "tensor_meta": None}  # fmt: skip
+        config["config"]["evil"] = {
+            "path_name": "opaque_obj_0", "is_param": False, "use_pickle": False,
+            "tensor_meta": None,
+        }  # fmt: skip
         extra["data/constants/opaque_obj_0"] = pickle.dumps(evil)
         return json.dumps(config).encode()
     return data
@@ -135,7 +137,9 @@ def test_a_crafted_archive_is_refused_and_runs_nothing(
     assert not marker.exists()
 
 
-def test_the_crafted_sample_inputs_do_run_code_through_torch(exported, tmp_path, planted):
+def test_the_crafted_sample_inputs_do_run_code_through_torch(
+    exported, tmp_path, planted
+):
     """What the check protects against is real (the reason the test above exists):
     torch.export.load falls back to unpickling sample inputs."""
     marker, make = planted

@@ -32,10 +32,13 @@ def _tiny(out, capsys=None, **changes):
     return {(r.label, r.eps): r.accuracy for r in rows}, printed
 
 
-def _model(name="CNN", epochs=3, **params):
+def _model(name="CNN", epochs=3, weights="w0", **params):
+    """A model of a run, never trained here: its weights' fingerprint is given."""
     from sk_guessfirst import CNNClassifier
 
-    return Trained(name, CNNClassifier(random_state=0, **params), epochs, fit=None)
+    model = Trained(name, CNNClassifier(random_state=0, **params), epochs, fit=None)
+    model.settle(weights)
+    return model
 
 
 @pytest.fixture
@@ -318,3 +321,120 @@ def test_planted_pickles_everywhere_a_run_reads_run_nothing(tmp_path, planted):
     with pytest.raises(ValueError, match="run.json is not a readable run.json"):
         _tiny(out)
     assert not marker.exists()
+
+
+# -- no table mixes two trainings: cells keyed by the weights -------------------
+# trained enough to classify (3 epochs of batch 32), so other weights change
+# which of the 30 images are classified correctly
+MIXING = dict(TINY, models=("CNN",), n_train=300, epochs=3, batch_size=32, n_eval=30)
+
+
+def _another_environment(monkeypatch):
+    """Training as on another machine (thread count, vector unit): the same
+    key, other weights. Each epoch's weights are nudged before the checkpoint
+    is written, so the checkpoint holds them too (as a cluster reads it)."""
+    import torch
+
+    from sk_guessfirst.checkpoint import TrainingCheckpoint
+
+    save = TrainingCheckpoint.on_epoch_end
+
+    def nudged(self, net, **kwargs):
+        g = torch.Generator().manual_seed(len(net.history))
+        with torch.no_grad():
+            for p in net.module_.parameters():
+                p.add_(torch.randn(p.shape, generator=g) * (p.abs().mean() + 1e-3))
+        save(self, net, **kwargs)
+
+    monkeypatch.setattr(TrainingCheckpoint, "on_epoch_end", nudged)
+
+
+def _cells(out, model="CNN"):
+    """name -> (result, meta) of every stored cell of ``model``."""
+    folders = list(out.glob(f"cells/*/{model}-*"))
+    assert len(folders) == 1
+    return {p.stem: _plaindata.load(p) for p in sorted(folders[0].glob("*.npz"))}
+
+
+def _retrain_part(out):
+    """Delete the model's checkpoint and its white-box cells (stored clean and
+    black-box cells remain: what a carried run with missing cells looks like)."""
+    (out / "results.md").unlink()
+    for ckpt in out.glob("models/*/CNN*.ckpt"):
+        ckpt.unlink()
+    for name in _cells(out):
+        if name.startswith("white-box"):
+            next(out.glob(f"cells/*/CNN-*/{name}.npz")).unlink()
+
+
+def _one_training(out):
+    """Every cell records one weights fingerprint, and each attack's own clean
+    mask is the stored clean cell's: no per-example combination mixes two
+    networks."""
+    cells = _cells(out)
+    clean = cells["clean"][0]
+    for name, (result, _) in cells.items():
+        if name != "clean":
+            assert (result.clean == clean).all(), name
+    weights = {meta["weights"]["model"] for _, meta in cells.values()}
+    assert len(weights) == 1 and isinstance(weights.pop(), str)
+    return cells
+
+
+def test_a_retrain_under_another_environment_does_not_mix(
+    tmp_path, capsys, monkeypatch
+):
+    out = tmp_path / "run"
+    _tiny(out, capsys, **MIXING)
+    first = _one_training(out)
+    _retrain_part(out)
+    _another_environment(monkeypatch)
+    _, printed = _tiny(out, capsys, **MIXING)
+    assert "Training CNN" in printed
+    assert "computed on other weights" in printed  # the stored ones, refused
+    second = _one_training(out)
+    assert second["clean"][1]["weights"] != first["clean"][1]["weights"]
+
+
+def test_a_retrain_on_a_cluster_does_not_mix(tmp_path, capsys, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    out = tmp_path / "run"
+    _tiny(out, capsys, **MIXING)
+    _retrain_part(out)
+    _another_environment(monkeypatch)  # the workers are threads of this process
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, threads_per_worker=1,
+            dashboard_address=None,
+        ) as cluster,
+    ):  # fmt: skip
+        reproduce(Settings(**MIXING), out, verbose=1,
+                  scheduler=cluster.scheduler_address)  # fmt: skip
+        printed = capsys.readouterr().out
+    assert "computed on other weights" in printed
+    _one_training(out)
+
+
+def test_a_complete_model_is_never_trained_and_old_cells_keep_their_rule(
+    tmp_path, capsys
+):
+    """Cells from before fingerprints (runs/ carries such): a model with all
+    of them is used as one training, untrained; one with a missing cell is
+    trained and every such cell refused."""
+    out = tmp_path / "run"
+    _tiny(out, capsys, **MIXING)
+    for path in out.glob("cells/*/*/*.npz"):
+        value, meta = _plaindata.load(path)
+        meta.pop("weights")
+        _plaindata.dump(value, path, meta=meta)
+    (out / "results.md").unlink()
+    _, printed = _tiny(out, capsys, **MIXING)
+    assert "Training" not in printed and "refused" not in printed
+    next(out.glob("cells/*/CNN-*/white-box-*.npz")).unlink()
+    (out / "results.md").unlink()
+    for ckpt in out.glob("models/*/CNN.ckpt"):
+        ckpt.unlink()
+    _, printed = _tiny(out, capsys, **MIXING)
+    assert "Training CNN" in printed
+    assert "none: a cell from before them" in printed
+    _one_training(out)

@@ -16,12 +16,12 @@ from ._evaluate import (
     attack_examples,
     evaluate_attack,
 )
+from ._exported import UnsafeModelFile, load_exported
 from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import RobustnessReport, input_gradient_stats, robustness_report
 from ._scorer import AdversarialScorer, make_adversarial_scorer
 from ._smoothing import Certificate, Smoothing, certify
 from ._substitute import SubstituteCache, fit_substitute
-from ._exported import UnsafeModelFile, load_exported
 from ._torch_classifier import TorchClassifier
 
 __all__ = [

@@ -104,12 +104,17 @@ def _certificate(exp, model, smoothing, seed, log) -> tuple[Certificate, bool]:
     used where it is stored. Returns (certificate, computed now)."""
     name = f"certify-sigma{smoothing.sigma:g}-n{smoothing.n}-n0{smoothing.n0}"
     name += f"-alpha{smoothing.alpha:g}"
+    chunks = [(a, min(a + CHUNK, len(exp.X))) for a in range(0, len(exp.X), CHUNK)]
+    # one training's cells: all stored, or the model trained (loaded) first
+    if not exp.run.settle(model, [(name, None)]) and not exp.run.settle(
+        model, [(f"{name}-images{a}-{b}", None) for a, b in chunks], log=log
+    ):
+        model.settled_weights()
     whole = exp.run.stored(model, name, log=log)
     if whole is not None:
         return whole[0], False
     parts, fresh = [], False
-    for start in range(0, len(exp.X), CHUNK):
-        stop = min(start + CHUNK, len(exp.X))
+    for start, stop in chunks:
 
         def compute(a=start, b=stop):
             estimator = model.estimator  # trained or loaded first: not timed

@@ -192,35 +192,81 @@ def _model(name, settings, path):
     )
 
 
+def _weights(name, settings, path):
+    """The fingerprint of the model checkpointed at ``path`` (once per file)."""
+    from ..checkpoint import weights_fingerprint
+
+    stat = path.stat()
+    return _cached(
+        ("weights", str(path), stat.st_mtime_ns, stat.st_size),
+        lambda: weights_fingerprint(_model(name, settings, path)),
+    )
+
+
 def _train(name, settings, data_ref, path, keep_epochs):
-    """Train (or resume) the model into its checkpoint; returns its path."""
-    from ..checkpoint import fit_or_resume
+    """Train (or resume) the model into its checkpoint; returns its path and
+    the fingerprint of its weights (the client settles its cells by it)."""
+    from ..checkpoint import fit_or_resume, weights_fingerprint
 
     _threads(settings)
     data = _data(*data_ref)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fit_or_resume(
+    fitted = fit_or_resume(
         SPECS[name].make(settings), data["X_train"], data["y_train"], path,
         keep_epochs=keep_epochs,
     )  # fmt: skip
-    return path
+    return path, weights_fingerprint(fitted)
+
+
+def _snapshot_weights(name, settings, path, training):
+    """The fingerprint of a kept snapshot (``training``: the task that wrote it)."""
+    _threads(settings)
+    return path, _weights(name, settings, path)
+
+
+@dataclass
+class _Computed:
+    """A cell task's answer: its result, the fingerprints of the weights it
+    was computed on (the model's; the substitute's or None) and the numeric
+    environment it ran in."""
+
+    result: Any
+    weights: str
+    substitute_weights: str | None
+    environment: dict
+
+
+def _value(found):
+    """A dependency's value: a stored result, or a cell task's answer."""
+    return found.result if isinstance(found, _Computed) else found
 
 
 def _compute(cell, context, data_ref, model, substitute, clean, crafts):
     """One cell; ``model`` and ``substitute`` are (name, epochs, checkpoint
-    path, the training task's result, which orders this task after it)."""
+    path, the training task's result, which orders this task after it).
+    Returns the result, the fingerprints of the weights it was computed on
+    (the model's, the substitute's or None) and the numeric environment."""
+    from ._run import provenance
+
     _threads(context.settings)
     s = context.settings
     data = _data(*data_ref)
     name, epochs, path, _ = model
-    sub = None
+    sub = sub_weights = None
     if substitute is not None:
         sub = _Fitted(SUBSTITUTE.name, 0, _model(SUBSTITUTE.name, s, substitute[2]))
+        sub_weights = _weights(SUBSTITUTE.name, s, substitute[2])
+    if crafts is not None:
+        crafts = {k: _value(c) for k, c in zip(*crafts, strict=True)}
     ctx = _Context(
-        s, context.budget, data["X"], data["y"], context.sizes, sub, clean,
-        None if crafts is None else dict(zip(*crafts, strict=True)),
+        s, context.budget, data["X"], data["y"], context.sizes, sub, _value(clean),
+        crafts,
     )  # fmt: skip
-    return cell.compute(ctx, _Fitted(name, epochs, _model(name, s, path)))
+    estimator = _model(name, s, path)
+    result = cell.compute(ctx, _Fitted(name, epochs, estimator))
+    return _Computed(
+        result, _weights(name, s, path), sub_weights, provenance(estimator)
+    )
 
 
 # -- the client's side -----------------------------------------------------------
@@ -250,8 +296,8 @@ class ClusterRun:
         return self.exp.substitute if cell.uses_substitute else None
 
     def trained(self, trained):
-        """The future of ``trained``'s training task (its checkpoint's path),
-        submitted once."""
+        """The future of ``trained``'s training task ((checkpoint path,
+        weights fingerprint)), submitted once."""
         if trained.key not in self._fits:
             s = self.exp.settings
             self._fits[trained.key] = self.client.submit(
@@ -260,6 +306,16 @@ class ClusterRun:
                 key=f"train-{trained.key}", pure=False,
             )  # fmt: skip
         return self._fits[trained.key]
+
+    def weights(self, trained, snapshot_of=None):
+        """The future of (checkpoint, fingerprint) of ``trained``'s weights."""
+        if snapshot_of is None:
+            return self.trained(trained)
+        return self.client.submit(
+            _snapshot_weights, trained.name, self.exp.settings,
+            self.exp.snapshot(snapshot_of, trained.epochs), self.trained(snapshot_of),
+            key=f"weights-{trained.key}", pure=False,
+        )  # fmt: skip
 
     def model_ref(self, trained, snapshot_of=None):
         """(name, epochs, the checkpoint to load, the task it waits on)."""
@@ -270,7 +326,9 @@ class ClusterRun:
         return (trained.name, trained.epochs, path, self.trained(trained))
 
     def result(self, trained, cell, snapshot_of=None):
-        """The cell's stored result, or the future of its computation."""
+        """The cell's stored result, or the future of its computation
+        (``trained``'s weights, and the substitute's where a craft is read,
+        are settled before)."""
         key = (trained.key, cell.name)
         if key in self._cells:
             return self._cells[key]
@@ -298,18 +356,72 @@ class ClusterRun:
 
     def run(self, plan, progress_log):
         """Compute every missing cell of ``plan`` ((trained, cell, snapshot_of)
-        triples), writing each result as it arrives."""
+        triples), writing each result as it arrives.
+
+        A model whose cells are all stored from one training is settled from
+        the store and never trained. Any other is trained (or resumed, or
+        loaded) by a task that returns its weights' fingerprint; only then
+        are its stored cells checked against it (those of other weights are
+        refused) and its missing cells submitted.
+        """
         import distributed
 
-        for trained, cell, snapshot_of in plan:
-            self.result(trained, cell, snapshot_of)
-        futures = list(self._written)
-        progress_log(f"{len(futures)} cells to compute on the cluster")
-        for done, future in enumerate(distributed.as_completed(futures), 1):
+        exp, sub = self.exp, self.exp.substitute
+        groups = exp.groups(plan)
+        pending = distributed.as_completed()
+        settling: dict = {}  # weights future -> trained
+        waiting = []  # groups whose weights (or the substitute's) are not known
+        needs_sub = False
+        for trained, cells in groups.items():
+            if exp.settle(trained, cells):
+                continue  # every cell stored, from one training
+            future = self.weights(trained, cells[0][1])
+            settling[future] = trained
+            pending.add(future)
+            waiting.append(trained)
+            needs_sub = needs_sub or any(
+                c.uses_substitute or isinstance(c, LengthCell) for c, _ in cells
+            )
+        if needs_sub:
+            future = self.trained(sub)
+            settling[future] = sub
+            pending.add(future)
+        settled: set = set()
+        added: set = set()
+        done = 0
+        for future in pending:
+            if future in settling:
+                trained = settling.pop(future)
+                trained.settle(future.result()[1])
+                settled.add(trained.key)
+                ready = [g for g in waiting if g.key in settled]
+                if needs_sub and sub.key not in settled:
+                    ready = []  # their crafts and reports wait on the substitute
+                for group in ready:
+                    waiting.remove(group)
+                    for cell, snapshot_of in groups[group]:
+                        self.result(group, cell, snapshot_of)
+                for submitted in set(self._written) - added:
+                    added.add(submitted)
+                    pending.add(submitted)
+                continue
             trained, cell = self._written[future]
-            result = future.result()
-            self.exp.run.store(trained, cell.name, result, substitute=self._via(cell))
-            progress_log(f"  [{done}/{len(futures)}] {cell.describe(trained)}: "
+            computed = future.result()
+            weights = computed.weights
+            if weights != trained.known_weights():
+                raise RuntimeError(
+                    f"{cell.describe(trained)} was computed on other weights than "
+                    f"{trained.name}'s training returned ({weights[:10]} against "
+                    f"{str(trained.known_weights())[:10]}): a checkpoint in "
+                    f"{exp.run.path / 'models'} changed during the run"
+                )
+            exp.run.store(
+                trained, cell.name, computed.result, substitute=self._via(cell),
+                weights={"model": weights, "substitute": computed.substitute_weights},
+                environment=computed.environment,
+            )  # fmt: skip
+            done += 1
+            progress_log(f"  [{done}/{len(self._written)}] {cell.describe(trained)}: "
                          f"done on the cluster")  # fmt: skip
 
 

@@ -110,6 +110,7 @@ class Experiment:
         self.training_seconds = 0.0
         self.substitute = self.model(SUBSTITUTE)
         self._transfers: dict = {}
+        self._snapshots: dict = {}
 
     # -- the plan: which cells a model has ---------------------------------
 
@@ -224,31 +225,61 @@ class Experiment:
         """Where ``model``'s training keeps its copy of epoch ``epoch``."""
         return snapshot_path(self.run.checkpoint(model.name), epoch)
 
+    def snapshot_model(self, model: Trained, epoch: int) -> Trained:
+        """``model`` as it was after ``epoch`` epochs (its kept copy), one
+        object per snapshot, loaded on first use."""
+        key = (model.key, epoch)
+        if key not in self._snapshots:
+            path = self.snapshot(model, epoch)
+            self._snapshots[key] = model.at_epoch(
+                epoch, lambda: load_checkpoint(path, clone(model.template))
+            )
+        return self._snapshots[key]
+
     def plan(self, names):
         """Every cell :meth:`evaluate_model` reads for the models ``names``, as
         (model, cell, the model it is a kept snapshot of, or None) triples."""
         for name in names:
-            model = self.model(MODELS[name])
-            yield model, Clean(), None
-            for cell in self.table_cells:
-                yield model, cell, None
-            if self.settings.keep_epochs:
-                yield from self._length_plan(model)
-            for cell in [*self.curve_cells, *self.report_cells, *self.view_cells]:
-                yield model, cell, None
-            for view in self.settings.views:
-                yield model, GradientCell(view), None
+            yield from self.plan_of(self.model(MODELS[name]))
+
+    def plan_of(self, model: Trained):
+        """Every cell :meth:`evaluate_model` reads for ``model``."""
+        yield model, Clean(), None
+        for cell in self.table_cells:
+            yield model, cell, None
+        if self.settings.keep_epochs:
+            yield from self._length_plan(model)
+        for cell in [*self.curve_cells, *self.report_cells, *self.view_cells]:
+            yield model, cell, None
+        for view in self.settings.views:
+            yield model, GradientCell(view), None
 
     def _length_plan(self, model):
         """The training-length cells of ``model``, as :meth:`plan` triples."""
         for epoch in self.length_epochs:
-            snap = model.at_epoch(epoch, None)
+            snap = self.snapshot_model(model, epoch)
             yield snap, Clean(), model
             for mode in MODES:
                 yield snap, LengthCell(mode), model
         for mode in MODES:  # the last point, where the table lacks it
             if TableCell(*LENGTH_ATTACK, mode) not in self.table_cells:
                 yield model, LengthCell(mode), None
+
+    def groups(self, plan) -> dict:
+        """The plan's cells by the weights they are computed on: model (or
+        snapshot) -> [(cell, the model it is a snapshot of, or None)]."""
+        out: dict = {}
+        for trained, cell, snapshot_of in plan:
+            out.setdefault(trained, []).append((cell, snapshot_of))
+        return out
+
+    def settle(self, trained: Trained, cells) -> bool:
+        """Whether ``trained``'s stored cells settle its weights (all stored,
+        one training); see :meth:`RunDirectory.settle`."""
+        named = [
+            (c.name, self.substitute if c.uses_substitute else None) for c, _ in cells
+        ]
+        return self.run.settle(trained, named, log=self.log)
 
     # -- one model, every cell -------------------------------------------------
 
@@ -257,6 +288,12 @@ class Experiment:
     ) -> ModelResults:
         """Every cell of the model of ``spec`` (or of a given model)."""
         model = spec if isinstance(spec, Trained) else self.model(spec)
+        # a model whose cells are all stored, from one training, is never
+        # trained; otherwise it is trained (or loaded) first and its stored
+        # cells of other weights are refused (no table mixes two trainings)
+        for trained, cells in self.groups(self.plan_of(model)).items():
+            if not self.settle(trained, cells):
+                trained.settled_weights()
         out = ModelResults(self.clean(model))
         self.log(f"{model.name}: clean accuracy {out.clean.mean():.1%}")
         for table in self.table_cells:
@@ -280,12 +317,7 @@ class Experiment:
         point is the finished model's table cells where the run has them (no
         second random start, no second transfer)."""
         attack, eps = LENGTH_ATTACK
-        snapshots = {}
-        for epoch in self.length_epochs:
-            path = self.snapshot(model, epoch)
-            snapshots[epoch] = model.at_epoch(
-                epoch, lambda p=path: load_checkpoint(p, clone(model.template))
-            )
+        snapshots = {e: self.snapshot_model(model, e) for e in self.length_epochs}
         snapshots[model.epochs] = model
         points = {}
         for epoch, snapshot in snapshots.items():

@@ -46,7 +46,12 @@ from typing import Any
 import joblib
 
 from .._plaindata import UnreadableFile, dump, load, write_json_atomic
-from ..checkpoint import data_fingerprint, fit_or_resume, training_params
+from ..checkpoint import (
+    data_fingerprint,
+    fit_or_resume,
+    training_params,
+    weights_fingerprint,
+)
 
 RUN_JSON = "run.json"
 LOCK = ".lock"
@@ -127,6 +132,7 @@ class RunDirectory:
             raise
         self.results = self.path / FINISHED
         self.cells = self.path / "cells" / evaluation_key(settings, self.data)
+        self.environments: dict[str, set] = {}
 
     def _open(self, run_json: Path, force: bool) -> None:
         self._lock.seek(0)
@@ -226,9 +232,10 @@ class RunDirectory:
         self.store(model, cell, result, substitute=substitute)
         return result, True
 
-    def stored(self, model, cell, *, substitute=None, log=None):
-        """``(result,)`` if ``cell`` is stored with the key expected here, else
-        None (a refused file is said in ``log``, and left to be overwritten)."""
+    def read(self, model, cell, *, substitute=None, log=None):
+        """``(result, meta)`` if ``cell`` is stored as readable plain data with
+        the key expected here (whatever weights it records), else None (a
+        refused file is said in ``log``, and left to be overwritten)."""
         path = self.cell_path(model, cell)
         if not path.exists():
             return None
@@ -244,14 +251,113 @@ class RunDirectory:
             _say(log, f"  refused {path}: it records another cell's key "
                       f"({differ}); recomputing")  # fmt: skip
             return None
+        return result, meta
+
+    def stored(self, model, cell, *, substitute=None, log=None):
+        """``(result,)`` if ``cell`` is stored with the key expected here and was
+        computed on ``model``'s weights (its settled fingerprint: the model is
+        trained or loaded first if :meth:`settle` did not settle it), else None
+        (a refused file is said in ``log``, and left to be overwritten)."""
+        found = self.read(model, cell, substitute=substitute, log=log)
+        if found is None:
+            return None
+        result, meta = found
+        recorded = recorded_weights(meta)
+        if recorded != model.settled_weights():
+            theirs = recorded[:10] if recorded else "none: a cell from before them"
+            _say(log, f"  refused {self.cell_path(model, cell)}: computed on other "
+                      f"weights (fingerprint {theirs}; this training's "
+                      f"{model.settled_weights()[:10]}); recomputing")  # fmt: skip
+            return None
+        self._seen(model, meta)
         return (result,)
 
-    def store(self, model, cell, result, *, substitute=None) -> None:
-        """Write ``result`` as ``cell`` of ``model``, atomically, with its key."""
+    def settle(self, model, cells, *, log=None) -> bool:
+        """Settle which weights ``model``'s cells must record, from the store.
+
+        ``cells`` are ``(cell name, substitute or None)`` pairs: every cell of
+        the model. When all are stored with their keys and record one weights
+        fingerprint (or all none: cells from before fingerprints, one training
+        by the rule in runs/README.md), that is the model's, and it is never
+        trained or loaded: returns True. Otherwise returns False, and the
+        caller trains or loads the model (serially, ``model.settled_weights()``
+        does; on a cluster, the training task returns its fingerprint).
+        """
+        recorded = set()
+        for cell, substitute in cells:
+            found = self.read(model, cell, substitute=substitute)
+            if found is None:
+                return False
+            recorded.add(recorded_weights(found[1]))
+        if len(recorded) != 1:
+            _say(log, f"  {model.name}: its stored cells record "
+                      f"{len(recorded)} trainings; retraining and recomputing those "
+                      "of other weights")  # fmt: skip
+            return False
+        model.settle(recorded.pop())
+        return True
+
+    def store(self, model, cell, result, *, substitute=None, weights=None,
+              environment=None) -> None:  # fmt: skip
+        """Write ``result`` as ``cell`` of ``model``, atomically, with its key,
+        the weights it was computed on (``weights``: model's and substitute's
+        fingerprints; by default those of the fitted models) and the numeric
+        environment (``environment``: by default this process's)."""
         path = self.cell_path(model, cell)
         key = self.cell_key(model, cell, substitute)
+        if weights is None:
+            weights = {"model": model.settled_weights()}
+            if substitute is not None:
+                weights["substitute"] = substitute.known_weights()
+        meta = {"key": key, "weights": weights,
+                "provenance": environment or provenance(model._fitted)}  # fmt: skip
         path.parent.mkdir(parents=True, exist_ok=True)
-        dump(result, path, meta={"key": key, "provenance": provenance()})
+        dump(result, path, meta=meta)
+        self._seen(model, meta)
+
+    def _seen(self, model, meta) -> None:
+        env = meta.get("provenance")
+        if isinstance(env, dict):
+            numeric = tuple(sorted((k, str(env.get(k))) for k in NUMERIC_ENVIRONMENT))
+            self.environments.setdefault(model.name, set()).add(numeric)
+
+    def environment_note(self) -> str:
+        """A sentence naming the models whose cells were computed under more
+        than one numeric environment (empty when none were)."""
+        parts = []
+        for name, envs in self.environments.items():
+            if len(envs) < 2:
+                continue
+            values = {}
+            for env in envs:
+                for k, v in env:
+                    values.setdefault(k, set()).add(v)
+            differ = "; ".join(
+                f"{k} {', '.join(sorted(v))}"
+                for k, v in sorted(values.items())
+                if len(v) > 1
+            )
+            parts.append(f"{name} ({differ})")
+        if not parts:
+            return ""
+        return (
+            "Cells computed under different numeric environments (each cell one "
+            "training's weights, recorded in its provenance): " + ", ".join(parts)
+        )
+
+
+UNSETTLED = object()
+# what moves the numbers of a computation besides its key (recorded, shown
+# where the cells of one model disagree)
+NUMERIC_ENVIRONMENT = ("torch", "torch_threads", "cpu_capability", "device")
+
+
+def recorded_weights(meta: dict) -> str | None:
+    """The fingerprint of the weights a stored cell was computed on (None: a
+    cell from before fingerprints)."""
+    weights = meta.get("weights")
+    found = weights.get("model") if isinstance(weights, dict) else None
+    return found if isinstance(found, str) else None
 
 
 class Trained:
@@ -279,6 +385,7 @@ class Trained:
     def __init__(self, name, estimator, epochs, fit, params=None):
         self.name, self.epochs, self._fit, self._fitted = name, epochs, fit, None
         self.template = estimator
+        self._weights: Any = UNSETTLED
         if params is not None:  # a model from elsewhere says what it is
             self.params = dict(params)
             return
@@ -298,16 +405,38 @@ class Trained:
         return f"{self.name}-e{self.epochs}-{short_hash(self.params)}"
 
     @property
+    def fitted(self) -> bool:
+        return self._fitted is not None
+
+    @property
     def estimator(self):
         """The fitted estimator (trained or loaded now if it was not yet)."""
         if self._fitted is None:
             self._fitted = self._fit()
+            self._weights = weights_fingerprint(self._fitted)
         return self._fitted
+
+    def settle(self, weights: str | None) -> None:
+        """The weights this model's cells must record (from the store, or
+        from a training elsewhere); a fitted model's are its own."""
+        self._weights = weights
+
+    def settled_weights(self) -> str | None:
+        """The fingerprint of this model's weights (the model is trained or
+        loaded first when it is neither fitted nor settled)."""
+        if self._weights is UNSETTLED:
+            self.estimator  # noqa: B018  (fits, and fingerprints)
+        return self._weights
+
+    def known_weights(self) -> str | None:
+        """The fingerprint if settled or fitted, else None (never trains)."""
+        return None if self._weights is UNSETTLED else self._weights
 
     def at_epoch(self, epoch, fit):
         """The same model as it was after ``epoch`` epochs (a kept snapshot)."""
         snapshot = copy.copy(self)
         snapshot.epochs, snapshot._fit, snapshot._fitted = epoch, fit, None
+        snapshot._weights = UNSETTLED
         return snapshot
 
 
@@ -330,18 +459,28 @@ def evaluation_key(settings, data: dict) -> str:
     return f"{settings.budget}-{short_hash([_evaluation_numbers(settings), data])}"
 
 
-def provenance() -> dict:
-    """What computed a cell (recorded, not keyed: see the user guide)."""
+def provenance(estimator=None) -> dict:
+    """What computed a cell: versions and the numeric environment that moves
+    numbers (threads, the processor's vector unit, the device of the
+    weights). Recorded, not keyed: the weights' fingerprint is keyed."""
     import numpy
     import torch
 
     from .. import __version__
 
+    device = "cpu"
+    if estimator is not None:
+        net = estimator[-1] if hasattr(estimator, "steps") else estimator
+        module = getattr(net, "module_", None)
+        params = list(module.parameters()) if module is not None else []
+        device = str(params[0].device) if params else "cpu"
     return {
         "sk_guessfirst": __version__,
         "torch": torch.__version__,
         "numpy": numpy.__version__,
         "torch_threads": torch.get_num_threads(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "device": device,
     }
 
 
