@@ -126,7 +126,7 @@ class GuessFirstNet(NeuralNetClassifier):
     # imbalanced-learn does); subclasses add their parameters.
     _parameter_constraints: dict = {
         "lr": [positive()],
-        "max_epochs": [non_negative(numbers.Integral)],
+        "max_epochs": [positive(numbers.Integral)],  # an untrained net predicts noise
         "batch_size": [positive(numbers.Integral), Options(numbers.Integral, {-1})],
         "device": [str, torch.device, None],
         "random_state": ["random_state"],

@@ -28,6 +28,11 @@ from typing import Any, BinaryIO
 import numpy as np
 
 FORMAT = 2
+# a stored result larger than this unpacked is refused before it is read (the
+# largest this package writes, a full MNIST test set of crafted examples, is
+# 31 MB); deeper documents than this are not results
+MAX_UNPACKED = 256 * 2**20
+MAX_DEPTH = 64
 _TYPES: dict[str, type] = {}
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -41,7 +46,9 @@ def plain_type(cls: type) -> type:
     """Class decorator: a dataclass that may be stored as plain data.
 
     Registered by its class name, which is what the file says; loading rebuilds
-    it with ``cls(**fields)`` from plain values only.
+    it with ``cls(**fields)`` from plain values only, then calls its
+    ``check_plain()`` if it has one (raising ValueError or TypeError for
+    fields of the wrong dtype or shape: the file is then refused).
     """
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls.__name__} is not a dataclass")
@@ -74,12 +81,25 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
         if interrupt is not None and interrupt is not exc:
             # Ctrl-C inside torch.save surfaces as its writer's RuntimeError
             raise interrupt.with_traceback(None) from None
-        if isinstance(exc, OSError):
-            # a full disk says "No space left on device": say where
+        cause = _oserror_behind(exc)
+        if cause is not None:
+            # a full disk says "No space left on device": say where (torch's
+            # writer wraps it in a RuntimeError naming no file)
             raise OSError(
-                exc.errno, f"cannot write {path}: {exc.strerror or exc}"
+                cause.errno, f"cannot write {path}: {cause.strerror or cause}"
             ) from exc
         raise
+
+
+def _oserror_behind(exc: BaseException | None) -> OSError | None:
+    """The OSError that ``exc`` is, or that caused it (cause or context)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, OSError):
+            return exc
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 def _interrupt_behind(exc: BaseException | None) -> BaseException | None:
@@ -175,12 +195,24 @@ def load(path: str | Path) -> tuple[Any, dict]:
             head = f.read(4)
         if head != b"PK\x03\x04":
             raise ValueError(f"not an .npz archive: it starts with {head!r}")
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+        if unpacked > MAX_UNPACKED:
+            raise ValueError(
+                f"it unpacks to {unpacked} bytes, more than a result holds "
+                f"({MAX_UNPACKED})"
+            )
         with np.load(path, allow_pickle=False) as npz:
             doc = json.loads(str(npz["document"][()]))
             if not isinstance(doc, dict) or doc.get("format") != FORMAT:
                 raise ValueError(f"not format {FORMAT} of sk_guessfirst's results")
             arrays = {k: npz[k] for k in npz.files if k != "document"}
             value = _decode(doc["value"], arrays)
+    except RecursionError:
+        raise UnreadableFile(
+            f"{path} is not a stored result of sk_guessfirst (nested deeper than a "
+            "result); nothing in it was run. Delete it to recompute it."
+        ) from None
     except (
         OSError,
         ValueError,
@@ -197,31 +229,65 @@ def load(path: str | Path) -> tuple[Any, dict]:
     return value, meta if isinstance(meta, dict) else {}
 
 
-def _decode(doc: Any, arrays: dict) -> Any:
+def _decode(doc: Any, arrays: dict, depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:
+        raise ValueError(f"nested deeper than {MAX_DEPTH} levels: not a result")
+    deeper = depth + 1
     if isinstance(doc, list):
-        return [_decode(v, arrays) for v in doc]
+        return [_decode(v, arrays, deeper) for v in doc]
     if not isinstance(doc, dict):
         return doc
     if "~array" in doc:
         return arrays[f"a{int(doc['~array'])}"]
     if "~tuple" in doc:
-        return tuple(_decode(v, arrays) for v in doc["~tuple"])
+        return tuple(_decode(v, arrays, deeper) for v in doc["~tuple"])
     if "~dict" in doc:
         return {
-            _hashable(_decode(k, arrays)): _decode(v, arrays) for k, v in doc["~dict"]
+            _hashable(_decode(k, arrays, deeper)): _decode(v, arrays, deeper)
+            for k, v in doc["~dict"]
         }
     if "~type" in doc:
         cls = _TYPES.get(doc["~type"])
         if cls is None:
             raise TypeError(f"unknown stored type {doc['~type']!r}")
-        fields = {k: _decode(v, arrays) for k, v in doc["fields"].items()}
+        if not isinstance(doc.get("fields"), dict):
+            raise TypeError(f"a stored {cls.__name__} without its fields")
+        fields = {k: _decode(v, arrays, deeper) for k, v in doc["fields"].items()}
         names = {f.name for f in dataclasses.fields(cls)}
         if not set(fields) <= names:
             raise TypeError(
                 f"{cls.__name__} has no fields {sorted(set(fields) - names)}"
             )
-        return cls(**fields)
+        value = cls(**fields)
+        check = getattr(value, "check_plain", None)
+        if check is not None:
+            check()
+        return value
     raise TypeError("a stored mapping without a type tag")
+
+
+def check_mask(value: Any, name: str, n: int | None = None) -> int:
+    """Refuse (ValueError) a stored per-example mask that is not a 1-D boolean
+    array (of ``n`` examples, when given); returns its length."""
+    if not isinstance(value, np.ndarray) or value.dtype != np.bool_ or value.ndim != 1:
+        kind = f"{value.dtype} of shape {value.shape}" if isinstance(
+            value, np.ndarray) else type(value).__name__  # fmt: skip
+        raise ValueError(f"{name} is {kind}, not a 1-D boolean mask")
+    if n is not None and len(value) != n:
+        raise ValueError(f"{name} has {len(value)} examples, not {n}")
+    return len(value)
+
+
+def check_vector(value: Any, name: str, kind: str, n: int | None = None) -> int:
+    """Refuse a stored per-example array that is not 1-D of dtype ``kind``
+    (numpy's kind letters, e.g. "f" or "iu"); returns its length."""
+    if not isinstance(value, np.ndarray) or value.ndim != 1 or (
+        value.dtype.kind not in kind
+    ):  # fmt: skip
+        raise ValueError(f"{name} is not a 1-D array of kind {kind!r}")
+    if n is not None and len(value) != n:
+        raise ValueError(f"{name} has {len(value)} examples, not {n}")
+    return len(value)
 
 
 def _hashable(key: Any) -> Any:

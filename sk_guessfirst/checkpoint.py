@@ -41,6 +41,7 @@ from ._plaindata import write_atomic
 
 __all__ = [
     "TrainingCheckpoint",
+    "check_checkpoint",
     "checkpoint_epochs",
     "data_fingerprint",
     "fit_or_resume",
@@ -461,21 +462,11 @@ def fit_or_resume(estimator, X, y, path, *, keep_epochs=()):
         finally:
             estimator.set_params(callbacks=own or None)
 
-    state = _read(path)
-    _check_resumable(estimator, state, path)
-    if state["data"] != data:
-        raise ValueError(
-            f"{path} was trained on other data than the X and y given; delete it "
-            "or choose another checkpoint path"
-        )
+    state = _resumable_state(estimator, path, data)
     done = len(state["history"])
     if done > total:
-        snapshot = snapshot_path(path, total)
-        if snapshot.exists():
-            return _finish(load_checkpoint(snapshot, estimator), total, own)
-        raise ValueError(
-            f"{path} holds {done} epochs, more than max_epochs={total}, and no "
-            f"copy of epoch {total}; ask for at least {done} epochs or use another path"
+        return _finish(
+            load_checkpoint(snapshot_path(path, total), estimator), total, own
         )
     resumed = _restore_into(estimator, state, path)
     if done == total:
@@ -489,6 +480,49 @@ def fit_or_resume(estimator, X, y, path, *, keep_epochs=()):
     finally:
         _finish(resumed, total, own)
     return resumed
+
+
+def _resumable_state(estimator, path: Path, data: str) -> dict:
+    """The checkpoint at ``path`` if ``estimator`` can resume it on data of
+    fingerprint ``data`` to its ``max_epochs``; ValueError otherwise."""
+    state = _read(path)
+    _check_resumable(estimator, state, path)
+    if state["data"] != data:
+        raise ValueError(
+            f"{path} was trained on other data than the X and y given; delete it "
+            "or choose another checkpoint path"
+        )
+    done, total = len(state["history"]), estimator.max_epochs
+    if done > total and not snapshot_path(path, total).exists():
+        raise ValueError(
+            f"{path} holds {done} epochs, more than max_epochs={total}, and no "
+            f"copy of epoch {total}; ask for at least {done} epochs or use another path"
+        )
+    return state
+
+
+def check_checkpoint(estimator, X, y, path) -> None:
+    """Refuse, before anything is trained or written, a checkpoint that
+    :func:`fit_or_resume` would refuse.
+
+    Parameters
+    ----------
+    estimator : sk_guessfirst estimator
+        With the parameters the run would resume with.
+    X, y : array-like
+        The training data.
+    path : str or Path
+        The checkpoint (nothing is checked when there is none).
+
+    Raises
+    ------
+    ValueError
+        As :func:`fit_or_resume` would: not a checkpoint, other parameters or
+        data, or more epochs than ``max_epochs`` without a copy of that epoch.
+    """
+    path = Path(path)
+    if path.exists():
+        _resumable_state(estimator, path, data_fingerprint(X, y))
 
 
 def _finish(estimator, total: int, callbacks: list) -> Any:

@@ -8,6 +8,7 @@ import math
 import signal
 import sys
 from contextlib import contextmanager
+from pathlib import Path
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 EXIT_TERMINATED = 143  # ... and by SIGTERM
@@ -582,8 +583,6 @@ def _reproduce_command(args, parser):
 
 
 def _evaluate_command(args, parser):
-    from pathlib import Path
-
     from .reproduce import evaluate_saved_model
 
     _on_this_machine("evaluate", args, parser)
@@ -626,21 +625,30 @@ def _certify_command(args, parser):
 
 def _tune_command(args, parser):
     out = args.out or f"results/{args.dataset}-tune"
-    return _resumable(out, lambda: _tune(args, out))
+    return _resumable(out, lambda: _tune(args, out), resumes=False)
 
 
-def _resumable(out, work):
-    """Run ``work``; a stop (Ctrl-C, SIGTERM) or a bad input is one clear line."""
+def _resumable(out, work, resumes=True):
+    """Run ``work``; a stop (Ctrl-C, SIGTERM) or a bad input is one clear line
+    that says what was kept (``resumes``: the command resumes from ``out``)."""
     try:
         with _sigterm_as_interrupt():
             work()
     except KeyboardInterrupt as exc:
         how = "terminated" if isinstance(exc, Terminated) else "interrupted"
-        print(
-            f"\nsk-guessfirst: {how}. Every finished epoch and evaluation cell is "
-            f"saved in {out}; run the same command to resume.",
-            file=sys.stderr,
-        )
+        if not Path(out).exists():
+            kept = f"nothing was written ({out} was not created)"
+        elif resumes:
+            kept = (
+                f"every finished epoch and evaluation cell is saved in {out}; run "
+                "the same command to resume"
+            )
+        else:
+            kept = (
+                "tune keeps no partial search: the same command starts it again "
+                f"(finished outputs in {out} are kept)"
+            )
+        print(f"\nsk-guessfirst: {how}; {kept}.", file=sys.stderr)
         return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
     except FileNotFoundError as exc:
         code = _error(exc)

@@ -231,7 +231,7 @@ def test_a_signal_exits_cleanly_and_leaves_only_complete_epochs(
     proc.send_signal(sig)
     err = proc.communicate(timeout=120)[1]
     assert proc.returncode == code, err
-    assert f"sk-guessfirst: {word}." in err and "run the same command to resume" in err
+    assert f"sk-guessfirst: {word};" in err and "run the same command to resume" in err
     assert "Traceback" not in err
     assert not (out / "results.md").exists()
     assert 2 <= _epochs(ckpt()) < 50
@@ -497,6 +497,21 @@ def test_evaluate_a_saved_model(tmp_path, capsys):
     assert main([*args[:1], str(bad), *args[2:-1], str(tmp_path / "bad")]) == 1
     assert "is not a torch.export file" in capsys.readouterr().err
     assert not (tmp_path / "bad").exists()
+    # the wrong input shape, a fixed batch, a name that leaves --out: named
+    # errors, nothing written
+    fresh = [*args[:-1], str(tmp_path / "other")]
+    shape = fresh.index("--input-shape")
+    assert main([*fresh[: shape + 1], "1", "28", "28", *fresh[shape + 2 :]]) == 1
+    assert "--input-shape 1 28 28" in capsys.readouterr().err
+    fixed = tmp_path / "fixed.pt2"
+    torch.export.save(torch.export.export(module.eval(), (torch.zeros(2, 64),)), fixed)
+    assert main([fresh[0], str(fixed), *fresh[2:]]) == 1
+    assert "fixed batch size" in capsys.readouterr().err
+    assert main([*fresh, "--name", "../../escaped"]) == 1
+    assert "is not a plain name" in capsys.readouterr().err
+    assert (
+        not (tmp_path / "other").exists() and not (tmp_path.parent / "escaped").exists()
+    )
 
 
 def test_certify_writes_the_table_and_resumes_from_its_cells(

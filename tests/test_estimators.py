@@ -119,6 +119,7 @@ def test_explicit_input_shape_must_match():
         (dict(lr=0), "'lr' parameter"),
         (dict(batch_size=0), "'batch_size' parameter"),
         (dict(max_epochs=-1), "'max_epochs' parameter"),
+        (dict(max_epochs=0), "'max_epochs' parameter"),  # an untrained net
         (dict(hypothesis_chunk_size=0), "'hypothesis_chunk_size' parameter"),
         (dict(class_weight="equal"), "'class_weight' parameter"),
         (dict(predict_nonlinearity="softmax"), "'predict_nonlinearity' parameter"),
@@ -324,7 +325,7 @@ def test_ie_gradient_reaches_only_regularised_layers():
     X, y = rng.rand(48, 8, 8).astype(np.float32), np.arange(48) % 3
     lam = 0.5
     clf = HypothesisConditionedClassifier(
-        ie_lambda=lam, sigma=1.0, **{**FAST, "max_epochs": 0}
+        ie_lambda=lam, sigma=1.0, **{**FAST, "max_epochs": 1}
     ).fit(X, y)
     m = clf.module_.train()
     xt, yt = torch.as_tensor(X), torch.as_tensor(y)

@@ -129,3 +129,83 @@ def test_ctrl_c_inside_a_writer_surfaces_as_ctrl_c(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         write_atomic(path, torch_like)
     assert not list(tmp_path.iterdir())
+
+
+def test_a_full_disk_inside_torch_save_names_the_file(tmp_path):
+    """torch's writer turns ENOSPC into a RuntimeError naming no file
+    (``enforce fail at inline_container.cc``): it is said as the OSError."""
+    import errno
+
+    import torch
+
+    class Full(io.RawIOBase):
+        def writable(self):
+            return True
+
+        def write(self, b):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    path = tmp_path / "model.ckpt"
+    with pytest.raises(OSError, match=f"cannot write {path}: No space left") as info:
+        write_atomic(path, lambda f: torch.save({"w": torch.zeros(1000)}, Full()))
+    assert info.value.errno == errno.ENOSPC
+    assert not list(tmp_path.iterdir())
+
+
+def _raw_cell(path, document, arrays=None):
+    """A cell written by hand: ``document`` (or its JSON text), ``arrays`` beside."""
+    import json
+
+    members = {f"a{i}": a for i, a in enumerate(arrays or [])}
+    text = document if isinstance(document, str) else json.dumps(document)
+    members["document"] = np.array(text)
+    np.savez_compressed(path, **members)
+    return path
+
+
+def test_a_cell_too_large_unpacked_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    from sk_guessfirst import _plaindata
+
+    big = np.zeros(2**20, dtype=np.uint8)  # 1 MiB of zeros packs to about 1 kB
+    path = tmp_path / "big.npz"
+    dump({"x": big}, path)
+    assert path.stat().st_size < 10_000
+    monkeypatch.setattr(_plaindata, "MAX_UNPACKED", 2**19)
+    with pytest.raises(UnreadableFile, match="unpacks to .* more than a result"):
+        load(path)
+
+
+def test_a_document_nested_too_deep_is_refused(tmp_path):
+    n = 200_000
+    deep = '{"format": 2, "meta": {}, "value": ' + "[" * n + "]" * n + "}"
+    path = _raw_cell(tmp_path / "deep.npz", deep)
+    with pytest.raises(UnreadableFile, match="deep.npz") as info:
+        load(path)
+    assert "nested deeper" in str(info.value)
+    shallow = [[[[1]]]]  # a few levels are fine
+    path = _raw_cell(tmp_path / "ok.npz", {"format": 2, "meta": {}, "value": shallow})
+    assert load(path)[0] == shallow
+
+
+@pytest.mark.parametrize(
+    "clean, robust, message",
+    [
+        (np.array([1, 0, 1]), np.array([True, False, True]), "clean is int64"),
+        (np.ones(3, bool), np.ones(4, bool), r"robust\['ce'\] has 4 examples, not 3"),
+        (np.ones((3, 1), bool), np.ones(3, bool), "not a 1-D boolean mask"),
+    ],
+)
+def test_results_of_the_wrong_dtype_or_shape_are_refused(
+    tmp_path, clean, robust, message
+):
+    document = {
+        "format": 2, "meta": {},
+        "value": {"~type": "AttackResult", "fields": {
+            "attack": "pgd", "eps": 0.3, "mode": "white-box", "clean": {"~array": 0},
+            "robust": {"~dict": [["ce", {"~array": 1}]]},
+        }},
+    }  # fmt: skip
+    path = _raw_cell(tmp_path / "c.npz", document, [clean, robust])
+    with pytest.raises(UnreadableFile, match=message) as info:
+        load(path)
+    assert str(path) in str(info.value)

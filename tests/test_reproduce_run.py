@@ -2,6 +2,7 @@
 atomic outputs, and nothing in it that runs code."""
 
 import json
+import os
 import pickle
 import shutil
 import subprocess
@@ -438,3 +439,91 @@ def test_a_complete_model_is_never_trained_and_old_cells_keep_their_rule(
     assert "Training CNN" in printed
     assert "none: a cell from before them" in printed
     _one_training(out)
+
+
+# -- a run folder that holds under attack ----------------------------------------
+
+
+def test_a_lock_that_is_a_link_is_refused_and_nothing_is_written_through_it(
+    tmp_path, settings
+):
+    victim = tmp_path / "victim"
+    victim.write_text("keep me")
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / ".lock").symlink_to(victim)
+    with pytest.raises(PermissionError, match="symbolic link"):
+        RunDirectory(out, settings, DATA)
+    assert victim.read_text() == "keep me"
+    (out / ".lock").unlink()
+    os.mkfifo(out / ".lock")  # not a regular file either
+    with pytest.raises(PermissionError, match="not a regular file"):
+        RunDirectory(out, settings, DATA)
+    (out / ".lock").unlink()
+    (out / ".lock").mkdir()
+    with pytest.raises(PermissionError, match="not a regular file"):
+        RunDirectory(out, settings, DATA)
+
+
+def test_names_that_leave_the_run_folder_are_refused(tmp_path, settings):
+    run = RunDirectory(tmp_path, settings, DATA)
+    with pytest.raises(ValueError, match="outside"):
+        run.cell_path(_model(), "../../../x")
+    escaping = Trained("../../x", None, 0, fit=None, params={})
+    with pytest.raises(ValueError, match="outside"):
+        run.cell_path(escaping, "clean")
+    run.close()
+
+
+def test_a_cell_of_another_size_is_refused_naming_the_file(tmp_path, settings):
+    import numpy as np
+
+    run = RunDirectory(tmp_path, settings, DATA)
+    model = _model()
+    run.store(model, "clean", np.ones(4, bool))
+    messages = []
+    assert run.cell(model, "clean", lambda: np.ones(5, bool), log=messages.append,
+                    size=5)[1]  # fmt: skip
+    assert "holds 4 examples, not the run's 5" in messages[0]
+    assert str(run.cell_path(model, "clean")) in messages[0]
+    run.store(model, "clean", np.arange(5))  # int64, not a mask
+    assert run.cell(model, "clean", lambda: np.ones(5, bool), log=messages.append,
+                    size=5)[1]  # fmt: skip
+    assert "not a 1-D boolean mask" in messages[-1]
+    run.close()
+
+
+def test_a_refused_run_changes_nothing_in_the_folder(tmp_path):
+    """Another seed on a finished run over all the training images: the
+    checkpoints (trained with another random_state) are refused before run.json,
+    results.md or anything else changes."""
+    out = tmp_path / "run"
+    every = dict(TINY, n_train=None, models=("CNN",))
+    _tiny(out, **every)
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    with pytest.raises(FileExistsError, match="Nothing in .* was changed"):
+        _tiny(out, **dict(every, seed=1))
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert after == before
+
+
+@pytest.mark.parametrize("doc", ['{"settings": 5}', "[1]", '{"settings": {}}'])
+def test_a_malformed_run_json_is_named(tmp_path, settings, doc):
+    (tmp_path / "run.json").write_text(doc)
+    with pytest.raises(ValueError, match="run.json is not a run.json"):
+        RunDirectory(tmp_path, settings, DATA)
+
+
+def test_a_model_computed_under_two_environments_is_named_under_the_table(
+    tmp_path, settings
+):
+    run = RunDirectory(tmp_path, settings, DATA)
+    model = _model()
+    env = {"torch": "2.13.0", "torch_threads": 1, "cpu_capability": "AVX2",
+           "device": "cpu"}  # fmt: skip
+    run.store(model, "clean", True, environment=env)
+    assert run.environment_note() == ""
+    run.store(model, "other", True, environment={**env, "torch_threads": 2})
+    note = run.environment_note()
+    assert "CNN (torch_threads 1, 2)" in note
+    run.close()

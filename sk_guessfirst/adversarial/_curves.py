@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._plaindata import plain_type
+from .._plaindata import check_vector, plain_type
 from ._attacks import ATTACKS, NORM_NAMES, check_attack
 from ._evaluate import _prepare, _seeded
 
@@ -41,6 +41,13 @@ class RobustnessCurve:
             finite = self.minimal_perturbation[np.isfinite(self.minimal_perturbation)]
             top = max(float(finite.max()) if len(finite) else 1.0, 1e-3)
             self.eps = np.linspace(0.0, top * 1.05, 101)
+
+    def check_plain(self) -> None:
+        check_vector(self.minimal_perturbation, "minimal_perturbation", "f")
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.minimal_perturbation)
 
     def accuracy_at(self, eps):
         """Share of examples classified correctly with minimal perturbation > eps."""

@@ -14,7 +14,7 @@ from art.attacks import EvasionAttack
 from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
-from .._plaindata import plain_type
+from .._plaindata import check_mask, plain_type
 from ._art import generate
 from ._attacks import AttackSpec, check_attack, check_loss, check_mode
 from ._backends import Outcome
@@ -64,6 +64,18 @@ class AttackResult:
     flags: list = field(default_factory=list)
     details: dict = field(default_factory=dict)
     seconds: float = 0.0
+
+    def check_plain(self) -> None:
+        """Masks of one length, boolean (a stored result is refused otherwise)."""
+        n = check_mask(self.clean, "clean")
+        if not isinstance(self.robust, dict):
+            raise TypeError("robust is not a dict of masks")
+        for loss, mask in self.robust.items():
+            check_mask(mask, f"robust[{loss!r}]", n)
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.clean)
 
     @property
     def worst(self):

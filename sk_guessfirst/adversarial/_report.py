@@ -53,6 +53,19 @@ class RobustnessReport:
         """The checks that failed: signs of gradient masking or of a weak attack."""
         return [c for c in self.checks if not c.passed]
 
+    def check_plain(self) -> None:
+        """Every attack's masks of one length (a stored report is refused
+        otherwise)."""
+        if not isinstance(self.results, dict):
+            raise TypeError("results is not a dict of AttackResult")
+        lengths = {r.n_examples for r in self.results.values()}
+        if len(lengths) > 1:
+            raise ValueError(f"its attacks hold {sorted(lengths)} examples")
+
+    @property
+    def n_examples(self) -> int | None:
+        return next((r.n_examples for r in self.results.values()), None)
+
     @property
     def accuracies(self):
         return {label: r.accuracy for label, r in self.results.items()}

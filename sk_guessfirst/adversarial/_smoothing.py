@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.stats import norm
 
-from .._plaindata import plain_type
+from .._plaindata import check_vector, plain_type
 from ._evaluate import _seeded
 from ._model import (
     attacked_function,
@@ -63,6 +63,15 @@ class Certificate:
     n0: int
     n: int
     alpha: float
+
+    def check_plain(self) -> None:
+        n = check_vector(self.prediction, "prediction", "i")
+        check_vector(self.radius, "radius", "f", n)
+        check_vector(self.y, "y", "iu", n)
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.y)
 
     @classmethod
     def concatenate(cls, parts: list[Certificate]) -> Certificate:

@@ -188,7 +188,17 @@ def reproduce(
     # leaves nothing in --out
     with (
         _cluster_client(workers, scheduler) as client,
-        open_experiment(settings, out, X, y, Xt, yt, force=force, log=log) as exp,
+        open_experiment(
+            settings,
+            out,
+            X,
+            y,
+            Xt,
+            yt,
+            force=force,
+            log=log,
+            specs=[MODELS[n] for n in names],
+        ) as exp,  # fmt: skip
     ):
         log(
             f"{settings.dataset}: {len(X)} training images, {len(exp.X)} attacked "

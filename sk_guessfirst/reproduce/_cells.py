@@ -62,6 +62,14 @@ class Crafted:
     X_adv: np.ndarray
     seconds: float
 
+    def check_plain(self) -> None:
+        if not isinstance(self.X_adv, np.ndarray) or self.X_adv.dtype.kind != "f":
+            raise ValueError("X_adv is not an array of floats")
+
+    @property
+    def n_examples(self) -> int:
+        return len(self.X_adv)
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -82,6 +90,11 @@ class Cell:
     def seed_name(self) -> str:
         """What its seed is drawn from (its own name, unless it is paired)."""
         return self.name
+
+    def size(self, exp: Experiment) -> int | None:
+        """How many examples its result holds (a stored one of another size
+        is refused); None where it is not per example."""
+        return int(exp.sizes["eval"])
 
     def seed(self, exp: Experiment) -> int:
         return cell_seed(exp.settings.seed, self.seed_name)
@@ -193,6 +206,9 @@ class CurveCell(Cell):
     def name(self):
         return f"curve-{self.mode}-{self.attack}"
 
+    def size(self, exp):
+        return int(exp.sizes["curve"])
+
     @property
     def uses_substitute(self):
         return self.mode == "black-box"
@@ -222,6 +238,9 @@ class ReportCell(Cell):
     @property
     def name(self):
         return f"report-{self.eps}"
+
+    def size(self, exp):
+        return int(exp.sizes["report"])
 
     @property
     def uses_substitute(self):
@@ -320,6 +339,9 @@ class GradientCell(Cell):
     @property
     def name(self):
         return f"view-{self.view}-gradients"
+
+    def size(self, exp):
+        return None
 
     def compute(self, exp, model):
         return input_gradient_stats(model.estimator, exp.X, exp.y, view=self.view)

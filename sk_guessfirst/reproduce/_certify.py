@@ -79,7 +79,10 @@ def certify_models(
         data_home=settings.data_home, download=download,
     )  # fmt: skip
     results: dict[tuple[str, float], Certificate] = {}
-    with open_experiment(settings, out, X, y, Xt, yt, force=force, log=log) as exp:
+    specs = [noisy(MODELS[n], s.sigma) for s in smoothings for n in names]
+    with open_experiment(
+        settings, out, X, y, Xt, yt, force=force, log=log, specs=specs
+    ) as exp:
         log(
             f"{settings.dataset}: {len(X)} training images, {len(exp.X)} certified "
             f"test images; n={n}, n0={n0}, alpha={alpha}"
@@ -106,11 +109,12 @@ def _certificate(exp, model, smoothing, seed, log) -> tuple[Certificate, bool]:
     name += f"-alpha{smoothing.alpha:g}"
     chunks = [(a, min(a + CHUNK, len(exp.X))) for a in range(0, len(exp.X), CHUNK)]
     # one training's cells: all stored, or the model trained (loaded) first
-    if not exp.run.settle(model, [(name, None)]) and not exp.run.settle(
-        model, [(f"{name}-images{a}-{b}", None) for a, b in chunks], log=log
+    n = len(exp.X)
+    if not exp.run.settle(model, [(name, None, n)]) and not exp.run.settle(
+        model, [(f"{name}-images{a}-{b}", None, b - a) for a, b in chunks], log=log
     ):
         model.settled_weights()
-    whole = exp.run.stored(model, name, log=log)
+    whole = exp.run.stored(model, name, log=log, size=n)
     if whole is not None:
         return whole[0], False
     parts, fresh = [], False
@@ -127,8 +131,9 @@ def _certificate(exp, model, smoothing, seed, log) -> tuple[Certificate, bool]:
             return part
 
         part, new = exp.run.cell(
-            model, f"{name}-images{start}-{stop}", compute, log=log
-        )
+            model, f"{name}-images{start}-{stop}", compute, log=log,
+            size=stop - start,
+        )  # fmt: skip
         parts.append(part)
         fresh = fresh or new
     return Certificate.concatenate(parts), fresh

@@ -288,8 +288,9 @@ class ClusterRun:
 
     def stored(self, trained, cell):
         found = self.exp.run.stored(
-            trained, cell.name, substitute=self._via(cell), log=self.exp.log
-        )
+            trained, cell.name, substitute=self._via(cell), log=self.exp.log,
+            size=cell.size(self.exp),
+        )  # fmt: skip
         return None if found is None else found[0]
 
     def _via(self, cell):

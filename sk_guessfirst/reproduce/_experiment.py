@@ -18,7 +18,12 @@ import torch
 from sklearn.base import clone
 
 from ..adversarial import ATTACKS
-from ..checkpoint import checkpoint_epochs, load_checkpoint, snapshot_path
+from ..checkpoint import (
+    check_checkpoint,
+    checkpoint_epochs,
+    load_checkpoint,
+    snapshot_path,
+)
 from ._cells import (
     Cell,
     Clean,
@@ -50,13 +55,28 @@ MODES = ("white-box", "black-box")
 
 
 @contextmanager
-def open_experiment(settings, out, X, y, X_test, y_test, *, force, log):
+def open_experiment(settings, out, X, y, X_test, y_test, *, force, log, specs=()):
     """The experiment in its run folder (locked), on the first ``n_eval``
     test images, with ``settings.threads`` torch threads; the folder's lock
-    and torch's thread count are given back on the way out."""
+    and torch's thread count are given back on the way out. The checkpoints
+    of ``specs`` (and the substitute's) are checked before anything in the
+    folder changes: a run that would refuse one is refused at once."""
     n_eval = min(int(settings.n_eval or len(X_test)), len(X_test))
     Xe, ye = X_test[:n_eval], y_test[:n_eval]
-    run = RunDirectory(out, settings, data_key(settings, X, y, Xe, ye), force=force)
+
+    def preflight(run):
+        for spec in [*specs, SUBSTITUTE]:
+            try:
+                check_checkpoint(spec.make(settings), X, y, run.checkpoint(spec.name))
+            except ValueError as exc:
+                raise FileExistsError(
+                    f"{exc}. Nothing in {run.path} was changed. Pass --force to "
+                    "retrain every model, choose another --out, or delete "
+                    f"{run.checkpoint(spec.name)} to retrain {spec.name} alone"
+                ) from exc
+
+    data = data_key(settings, X, y, Xe, ye)
+    run = RunDirectory(out, settings, data, force=force, preflight=preflight)
     threads = torch.get_num_threads()
     torch.set_num_threads(int(settings.threads or threads))
     try:
@@ -200,6 +220,7 @@ class Experiment:
             lambda: cell.compute(self, model),
             substitute=self.substitute if cell.uses_substitute else None,
             log=self.log,
+            size=cell.size(self),
         )
 
     def clean(self, model: Trained) -> np.ndarray:
@@ -277,7 +298,8 @@ class Experiment:
         """Whether ``trained``'s stored cells settle its weights (all stored,
         one training); see :meth:`RunDirectory.settle`."""
         named = [
-            (c.name, self.substitute if c.uses_substitute else None) for c, _ in cells
+            (c.name, self.substitute if c.uses_substitute else None, c.size(self))
+            for c, _ in cells
         ]
         return self.run.settle(trained, named, log=self.log)
 

@@ -19,7 +19,7 @@ from ..adversarial import TorchClassifier, load_exported
 from ..datasets import load_experiment_data
 from ._experiment import open_experiment
 from ._progress import Log
-from ._run import Trained
+from ._run import Trained, check_name
 
 
 def _sha256(path: Path) -> str:
@@ -71,6 +71,7 @@ def evaluate_saved_model(
         raise FileNotFoundError(f"no model file at {path}")
     if settings.models is not None:
         raise ValueError("evaluate takes the model from its file: pass no models")
+    name = check_name(name or path.stem, "--name" if name else "the file's stem")
     settings = settings.resolved()
     log = Log(verbose)
     t0 = time.perf_counter()
@@ -81,8 +82,7 @@ def evaluate_saved_model(
     )  # fmt: skip
     classes = np.unique(y)
     clf = TorchClassifier(module, input_shape=tuple(input_shape), classes=classes)
-    with torch.no_grad():
-        k = module(torch.zeros(1, *clf.input_shape_)).shape[-1]
+    k = _outputs_per_input(module, tuple(clf.input_shape_), path)
     if k != len(classes):
         raise ValueError(
             f"{path.name} outputs {k} scores per input, but {settings.dataset} has "
@@ -90,7 +90,7 @@ def evaluate_saved_model(
         )
     with open_experiment(settings, out, X, y, Xt, yt, force=force, log=log) as exp:
         model = Trained(
-            name or path.stem,
+            name,
             clf,
             0,
             lambda: clf,
@@ -100,3 +100,31 @@ def evaluate_saved_model(
             f"{model.name}: {path} ({model.params['sha256'][:12]}), {len(exp.X)} images"
         )
         return exp.evaluate_all([model], t0)
+
+
+def _outputs_per_input(module, shape: tuple, path: Path) -> int:
+    """How many scores the program gives an input of ``shape``; a clear error
+    where it takes no such input or only one batch size."""
+    answers = {}
+    for batch in (1, 2):
+        try:
+            with torch.no_grad():
+                answers[batch] = module(torch.zeros(batch, *shape)).shape[-1]
+        except Exception as exc:  # torch.export's guards raise many kinds
+            answers[batch] = str(exc).strip().splitlines()[0] if str(exc) else exc
+    ok = [b for b, a in answers.items() if isinstance(a, int)]
+    if len(ok) == 2:
+        return int(answers[1])
+    if len(ok) == 1:
+        raise ValueError(
+            f"{path.name} takes batches of {ok[0]} input only (it was exported with "
+            "a fixed batch size); export it with a dynamic batch: "
+            "torch.export.export(model.eval(), (torch.zeros(2, *input_shape),), "
+            "dynamic_shapes=({0: torch.export.Dim('batch')},))"
+        )
+    raise ValueError(
+        f"{path.name} does not take inputs of shape {shape} (--input-shape "
+        f"{' '.join(map(str, shape))}): {answers[2]}. Pass --input-shape as the "
+        "shape of one input the model was exported with (without the batch), "
+        "e.g. 1 28 28 for MNIST images or 784 for flat rows"
+    )

@@ -40,11 +40,14 @@ def write_outputs(run, settings, sizes, results, rows, timing, finished):
     if curves:
         text = _tables.medians_markdown(names, curves)
         write_text_atomic(run.path / "medians.rst", _tables.markdown_to_rst(text))
+    # where one model's cells were computed under several numeric
+    # environments, the tables say so under the table
+    note = run.environment_note()
+    note = f"\n{note}\n" if note else ""
     write_text_atomic(run.path / "results.csv", _tables.csv_text(settings, names, rows))
     write_text_atomic(
-        run.path / "results.rst", _tables.rst(settings, sizes, names, rows)
+        run.path / "results.rst", _tables.rst(settings, sizes, names, rows) + note
     )
     if finished:  # last: results.md marks the run as finished
-        write_text_atomic(
-            run.results, _tables.markdown(settings, sizes, names, rows, curves, timing)
-        )
+        text = _tables.markdown(settings, sizes, names, rows, curves, timing)
+        write_text_atomic(run.results, text + note)

@@ -38,14 +38,23 @@ import fcntl
 import json
 import os
 import platform
+import re
 import shutil
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import joblib
+import numpy as np
 
-from .._plaindata import UnreadableFile, dump, load, write_json_atomic
+from .._plaindata import (
+    UnreadableFile,
+    check_mask,
+    dump,
+    load,
+    write_json_atomic,
+)
 from ..checkpoint import (
     data_fingerprint,
     fit_or_resume,
@@ -87,9 +96,13 @@ class RunDirectory:
     force : bool
         Start over: delete the run's models, cells and outputs first (only
         in a run folder or an empty one).
+    preflight : callable or None
+        ``preflight(run)`` raises for what the run would refuse later (a
+        checkpoint of other parameters); called under the lock, before
+        anything in the folder changes.
     """
 
-    def __init__(self, out, settings, data: dict, *, force=False):
+    def __init__(self, out, settings, data: dict, *, force=False, preflight=None):
         self.path = Path(out)
         self.settings = settings
         self.data = dict(data)
@@ -108,7 +121,7 @@ class RunDirectory:
                 )
         try:
             self.path.mkdir(parents=True, exist_ok=True)
-            self._lock = open(self.path / LOCK, "a+")
+            self._lock = _open_lock(self.path / LOCK)
         except OSError as exc:
             raise PermissionError(
                 f"cannot write to output folder {self.path}: {exc.strerror or exc}. "
@@ -126,7 +139,10 @@ class RunDirectory:
                 "another --out"
             ) from None
         try:
-            self._open(run_json, force)
+            previous = _read_run_json(run_json) if run_json.exists() else None
+            if preflight is not None and not force:
+                preflight(self)
+            self._open(run_json, previous, force)
         except BaseException:
             self.close()
             raise
@@ -134,12 +150,7 @@ class RunDirectory:
         self.cells = self.path / "cells" / evaluation_key(settings, self.data)
         self.environments: dict[str, set] = {}
 
-    def _open(self, run_json: Path, force: bool) -> None:
-        self._lock.seek(0)
-        self._lock.truncate()
-        self._lock.write(f"pid {os.getpid()} on {platform.node()}\n")
-        self._lock.flush()
-        previous = _read_run_json(run_json) if run_json.exists() else None
+    def _open(self, run_json: Path, previous: dict | None, force: bool) -> None:
         settings = _jsonable(self.settings)
         if previous is not None and not force:
             finished = self.path / FINISHED
@@ -153,6 +164,11 @@ class RunDirectory:
                     f"({FINISHED}); choose another --out, raise --epochs to train "
                     "further, or pass --force to start over"
                 )
+        # every refusal is decided: from here on the folder changes
+        self._lock.seek(0)
+        self._lock.truncate()
+        self._lock.write(f"pid {os.getpid()} on {platform.node()}\n")
+        self._lock.flush()
         if force:
             for name in _OWN_DIRS:
                 shutil.rmtree(self.path / name, ignore_errors=True)
@@ -203,7 +219,13 @@ class RunDirectory:
 
     # -- evaluation cells ----------------------------------------------------
     def cell_path(self, model, cell):
-        return self.cells / model.key / f"{cell}.npz"
+        path = self.cells / model.key / f"{cell}.npz"
+        if not _plain_name(model.key) or not _plain_name(cell):
+            raise ValueError(
+                f"the cell {model.key}/{cell} would be written outside {self.cells}: "
+                "model and cell names are letters, digits and . _ + - only (no path)"
+            )
+        return path
 
     def cell_key(self, model, cell, substitute=None) -> dict:
         """Everything the cell's result depends on (recorded in the cell)."""
@@ -218,24 +240,25 @@ class RunDirectory:
         return json.loads(json.dumps(key, default=str))
 
     def cell(self, model, cell, compute: Callable[[], Any], *, substitute=None,
-             log: Callable[[str], None] | None = None):  # fmt: skip
+             log: Callable[[str], None] | None = None, size=None):  # fmt: skip
         """The stored result of ``cell``, or ``compute()``'s, stored when complete.
 
         A stored cell is used only if it is readable plain data and records
         the key expected here; otherwise it is recomputed (and ``log`` says
         why). Returns (result, computed_now).
         """
-        found = self.stored(model, cell, substitute=substitute, log=log)
+        found = self.stored(model, cell, substitute=substitute, log=log, size=size)
         if found is not None:
             return found[0], False
         result = compute()
         self.store(model, cell, result, substitute=substitute)
         return result, True
 
-    def read(self, model, cell, *, substitute=None, log=None):
+    def read(self, model, cell, *, substitute=None, log=None, size=None):
         """``(result, meta)`` if ``cell`` is stored as readable plain data with
-        the key expected here (whatever weights it records), else None (a
-        refused file is said in ``log``, and left to be overwritten)."""
+        the key expected here (whatever weights it records) and ``size``
+        examples (when given), else None (a refused file is said in ``log``,
+        and left to be overwritten)."""
         path = self.cell_path(model, cell)
         if not path.exists():
             return None
@@ -251,14 +274,23 @@ class RunDirectory:
             _say(log, f"  refused {path}: it records another cell's key "
                       f"({differ}); recomputing")  # fmt: skip
             return None
+        try:
+            n = n_examples(result)
+        except ValueError as exc:
+            _say(log, f"  refused {path}: not a readable cell ({exc}); recomputing")
+            return None
+        if size is not None and n != size:
+            _say(log, f"  refused {path}: it holds {n} examples, not the run's "
+                      f"{size}; recomputing")  # fmt: skip
+            return None
         return result, meta
 
-    def stored(self, model, cell, *, substitute=None, log=None):
+    def stored(self, model, cell, *, substitute=None, log=None, size=None):
         """``(result,)`` if ``cell`` is stored with the key expected here and was
         computed on ``model``'s weights (its settled fingerprint: the model is
         trained or loaded first if :meth:`settle` did not settle it), else None
         (a refused file is said in ``log``, and left to be overwritten)."""
-        found = self.read(model, cell, substitute=substitute, log=log)
+        found = self.read(model, cell, substitute=substitute, log=log, size=size)
         if found is None:
             return None
         result, meta = found
@@ -275,17 +307,18 @@ class RunDirectory:
     def settle(self, model, cells, *, log=None) -> bool:
         """Settle which weights ``model``'s cells must record, from the store.
 
-        ``cells`` are ``(cell name, substitute or None)`` pairs: every cell of
-        the model. When all are stored with their keys and record one weights
-        fingerprint (or all none: cells from before fingerprints, one training
-        by the rule in runs/README.md), that is the model's, and it is never
-        trained or loaded: returns True. Otherwise returns False, and the
-        caller trains or loads the model (serially, ``model.settled_weights()``
-        does; on a cluster, the training task returns its fingerprint).
+        ``cells`` are ``(cell name, substitute or None, size or None)``
+        triples: every cell of the model. When all are stored with their keys
+        and sizes and record one weights fingerprint (or all none: cells from
+        before fingerprints, accepted as one training by the rule in
+        runs/README.md), that is the model's, and it is never trained or
+        loaded: returns True. Otherwise returns False, and the caller trains
+        or loads the model (serially, ``model.settled_weights()`` does; on a
+        cluster, the training task returns its fingerprint).
         """
         recorded = set()
-        for cell, substitute in cells:
-            found = self.read(model, cell, substitute=substitute)
+        for cell, substitute, size in cells:
+            found = self.read(model, cell, substitute=substitute, size=size)
             if found is None:
                 return False
             recorded.add(recorded_weights(found[1]))
@@ -350,6 +383,14 @@ UNSETTLED = object()
 # what moves the numbers of a computation besides its key (recorded, shown
 # where the cells of one model disagree)
 NUMERIC_ENVIRONMENT = ("torch", "torch_threads", "cpu_capability", "device")
+
+
+def n_examples(result) -> int | None:
+    """How many examples a stored result holds (None: not per example). A
+    mask must be a 1-D boolean array (refused with ValueError otherwise)."""
+    if isinstance(result, np.ndarray):
+        return check_mask(result, "the mask")
+    return getattr(result, "n_examples", None)
 
 
 def recorded_weights(meta: dict) -> str | None:
@@ -497,6 +538,50 @@ def _say(log, message):
         log(message)
 
 
+def check_name(name: str, what: str = "--name") -> str:
+    """``name`` if it names a model's folder of its own (ValueError if not)."""
+    if not _plain_name(name):
+        raise ValueError(
+            f"{what} {name!r} is not a plain name: letters, digits and . _ + = - "
+            "only, not starting with '.' (it names a folder inside --out)"
+        )
+    return name
+
+
+def _plain_name(name: str) -> bool:
+    """A file name of its own: no folder, no parent, not hidden."""
+    return bool(_NAME.fullmatch(name)) and not name.startswith(".")
+
+
+_NAME = re.compile(r"[A-Za-z0-9._+=-]+")
+
+
+_NOT_A_LOCK = "{} is not a regular file; delete it (it is the run's lock file)"
+
+
+def _open_lock(path: Path):
+    """The folder's lock file, opened for writing without following a link; a
+    lock that is a link or not a regular file is refused (writing the pid
+    into it would write wherever it points)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(
+                exc.errno, f"{path} is a symbolic link, not the run's lock file; "
+                "delete it (nothing was written through it)",
+            ) from None  # fmt: skip
+        if exc.errno == errno.EISDIR:
+            raise OSError(exc.errno, _NOT_A_LOCK.format(path)) from None
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise OSError(errno.EINVAL, _NOT_A_LOCK.format(path))
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "a+")
+
+
 def _holder(lock: Path) -> str:
     try:
         return lock.read_text().strip() or "pid unknown"
@@ -512,8 +597,13 @@ def _read_run_json(path: Path) -> dict:
             f"{path} is not a readable run.json ({exc}); fix or delete it (it holds "
             "the run's settings), or choose another --out"
         ) from exc
-    if not isinstance(doc, dict):
-        raise ValueError(f"{path} is not a run.json (not a JSON object); delete it")
+    if not isinstance(doc, dict) or not all(
+        isinstance(doc.get(k), dict) for k in ("settings", "data")
+    ):
+        raise ValueError(
+            f"{path} is not a run.json (not a JSON object with the objects "
+            "'settings' and 'data'); fix or delete it, or choose another --out"
+        )
     return doc
 
 
