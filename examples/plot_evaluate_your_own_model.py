@@ -10,9 +10,14 @@ attacked function into ART, AutoAttack's reference code and Foolbox.
 
 Here a plain skorch MLP on the digits, and two "defences" built on it: a
 quantisation of the inputs, whose zero gradients the robustness report flags
-(gradient masking, not robustness), and dropout left on at test time, which
-is detected as a randomised model and attacked through the expectation over
-its passes (EOT), as AutoAttack's rand version does.
+(gradient masking, not robustness) and answers with BPDA (straight-through
+gradients), and dropout left on at test time, which is detected as a
+randomised model, attacked through the expectation over its passes (EOT), as
+AutoAttack's rand version does, and judged by the majority of 20 passes. The
+number to quote is each report's worst case, with its 95% interval: the
+adaptive attacks a failed check calls for are part of it.
+
+Run time: about a minute on a 2-core CPU.
 """
 
 # %%
@@ -79,8 +84,9 @@ for name, model in models.items():
 
 # %%
 # The quantised model looks robust to PGD, and its report says why not to
-# believe it: its input gradients are zero, and gradient-free Square breaks
-# what PGD cannot. The randomised model's PGD run is an EOT attack:
+# believe it (its input gradients are zero, gradient-free Square breaks what
+# PGD cannot) and what it did about it: PGD and AutoAttack through BPDA, whose
+# results join the worst case. The randomised model's PGD run is an EOT attack:
 pgd = evaluate_attack(
     models["dropout on"], X_test, y_test, attack="pgd", eps=0.1, random_state=0
 )
@@ -88,12 +94,17 @@ print(pgd.flags[0])
 
 fig, ax = plt.subplots(figsize=(6, 3))
 names = list(reports)
-for i, attack in enumerate(("PGD", "Square", "AutoAttack")):
+columns = {
+    "PGD": lambda r: r.accuracies["PGD"],
+    "AutoAttack": lambda r: r.accuracies["AutoAttack"],
+    "worst case (adaptive included)": lambda r: r.worst_case,
+}
+for i, (label, value) in enumerate(columns.items()):
     ax.bar(
         [j + 0.27 * i for j in range(len(names))],
-        [reports[n].accuracies[attack] for n in names],
+        [value(reports[n]) for n in names],
         width=0.27,
-        label=attack,
+        label=label,
     )
 ax.set_xticks([j + 0.27 for j in range(len(names))], names)
 ax.set_ylabel("robust accuracy at eps 0.1")

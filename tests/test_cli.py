@@ -158,6 +158,16 @@ def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
         "worst L2 black",
     ):
         assert f"| {row} |" in table, row
+    # every accuracy with its exact 95% interval, the same in the CSV
+    from scipy.stats import beta
+
+    clean = next(r for r in _table(out) if r["attack"] == "clean")
+    n = int(json.loads((out / "run.json").read_text())["data"]["n_eval"])
+    k = round(float(clean["accuracy"]) * n / 100)
+    low = 0.0 if k == 0 else beta.ppf(0.025, k, n - k + 1)
+    assert float(clean["low"]) == pytest.approx(100 * low, abs=0.01)
+    cell = f"{float(clean['accuracy']):.1f} [{float(clean['low']):.1f}, "
+    assert cell in table and "Clopper-Pearson" in table
     assert "| FGSM" not in table  # only the attacks asked for
     assert "training images=300" in table and "attacked test images=20" in table
     rows = _table(out)

@@ -38,10 +38,12 @@ EXPECT = {
     ),
     "plot_robustness_curves": lambda ns: 0 < ns["fmn"].median_perturbation < 1,
     "plot_evaluate_your_own_model": lambda ns: (
-        "input gradients usable" in {c.name for c in ns["reports"]["quantised"].flags}
-        and "input gradients usable"
-        not in {c.name for c in ns["reports"]["skorch MLP"].flags}
+        "input gradients" in {c.name for c in ns["reports"]["quantised"].flags}
+        and "input gradients" not in {c.name for c in ns["reports"]["skorch MLP"].flags}
         and ns["pgd"].details["eot_samples"] == 20
+        and "PGD (BPDA)" in ns["reports"]["quantised"].adaptive
+        and ns["reports"]["quantised"].worst_case
+        <= ns["reports"]["skorch MLP"].worst_case + 0.1
     ),
     "plot_certified_robustness": lambda ns: (
         ns["certificates"]["CNN"].accuracy_at(0.0)

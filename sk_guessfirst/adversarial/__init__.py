@@ -9,6 +9,7 @@ attack is described once in :data:`ATTACKS`.
 from . import _artconfig  # noqa: F401  (first: ART's config before ART's import)
 from ._art import to_art
 from ._attacks import ATTACKS, MODES, AttackSpec
+from ._binarization import BinarizationResult, binarization_test
 from ._curves import RobustnessCurve, robustness_curve, worst_case
 from ._evaluate import (
     AttackResult,
@@ -18,14 +19,36 @@ from ._evaluate import (
 )
 from ._exported import UnsafeModelFile, load_exported
 from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
-from ._report import RobustnessReport, input_gradient_stats, robustness_report
+from ._report import (
+    CHECKS,
+    REMEDIES,
+    RobustnessReport,
+    input_gradient_stats,
+    robustness_report,
+)
 from ._scorer import AdversarialScorer, make_adversarial_scorer
 from ._smoothing import Certificate, Smoothing, certify
+from ._stats import (
+    PairedComparison,
+    accuracy_interval,
+    adjust_pvalues,
+    compare_paired,
+    format_accuracy,
+)
 from ._substitute import SubstituteCache, fit_substitute
 from ._torch_classifier import TorchClassifier
 
 __all__ = [
     "ATTACKS",
+    "BinarizationResult",
+    "CHECKS",
+    "PairedComparison",
+    "REMEDIES",
+    "accuracy_interval",
+    "adjust_pvalues",
+    "binarization_test",
+    "compare_paired",
+    "format_accuracy",
     "AdversarialScorer",
     "AttackResult",
     "AttackSpec",

@@ -30,6 +30,7 @@ from ._model import (
 from ._substitute import source_target
 
 EOT_SAMPLES = 20  # AutoAttack's rand version: 20 EOT iterations
+VOTES = 20  # passes whose majority decides a randomised model's survival
 
 
 @plain_type
@@ -162,6 +163,12 @@ class _Prepared:
     params: dict
     opts: dict
     flags: list  # what the preparation found (a randomised model)
+    votes: int = 1  # passes whose majority decides survival (randomised: 20)
+
+    def correct(self, X) -> np.ndarray:
+        """Per example, whether the model classifies X correctly (by the
+        majority over passes for a randomised model, never one pass)."""
+        return self.target.predict(X, votes=self.votes) == self.y
 
 
 def _run(p: _Prepared, loss: str) -> Outcome:
@@ -211,13 +218,17 @@ def _prepare(
         params = spec.parameters(eps, attack_params)
     source = source_target(target, mode, substitute, spec)
     flags = []
-    if not eot_samples and is_stochastic(target):
-        # AutoAttack's "rand" version: expectation over transformation
-        eot_samples = EOT_SAMPLES
+    votes = 1
+    if is_stochastic(target):
+        votes = VOTES
+        if not eot_samples:
+            # AutoAttack's "rand" version: expectation over transformation
+            eot_samples = EOT_SAMPLES
         flags.append(
             f"randomised model (its outputs differ between two passes on the same "
-            f"inputs): attacked through the expectation over {EOT_SAMPLES} passes "
-            "(EOT), as AutoAttack's rand version does; pass eot_samples to change it"
+            f"inputs): attacked through the expectation over {eot_samples} passes "
+            f"(EOT), as AutoAttack's rand version does, and each example judged by "
+            f"the majority of {VOTES} passes, clean and attacked"
         )
     opts = dict(
         clip_values=clip_values,
@@ -227,7 +238,7 @@ def _prepare(
         verbose=verbose,
     )
     return _Prepared(
-        target, source, X, y, y_enc, spec, eps, losses, params, opts, flags
+        target, source, X, y, y_enc, spec, eps, losses, params, opts, flags, votes
     )
 
 
@@ -319,7 +330,7 @@ def evaluate_attack(
     spec, X, y = p.spec, p.X, p.y
     name = type(attack).__name__ if spec is None else spec.name
     norm = float(getattr(attack, "norm", np.inf)) if spec is None else spec.norm
-    clean = p.target.predict(X) == y
+    clean = p.correct(X)
     result = AttackResult(name, p.eps, mode, clean, {}, params=p.params)
     result.flags += p.flags
     if p.opts["eot_samples"]:
@@ -343,7 +354,7 @@ def evaluate_attack(
                 survives = out.minimal > p.eps
             else:
                 X_adv = _within_budget(out.X_adv, X, norm, p.eps, p.opts["clip_values"])
-                survives = p.target.predict(X_adv) == y
+                survives = p.correct(X_adv)
             result.robust[each] = clean & survives
     result.seconds = time.perf_counter() - start
     return result

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ from torch import Tensor, nn
 
 from .._base import GuessFirstNet, resolve_device
 from ..objectives import Objective, get_objective
+from ._bpda import StraightThrough
 from ._torch_classifier import TorchClassifier, evaluating
 
 
@@ -34,14 +36,23 @@ from ._torch_classifier import TorchClassifier, evaluating
 class View:
     """What the attacker is handed: the K outputs an attack's loss is applied
     to, as a function ``apply(scores, objective)`` of the raw scores V of a
-    fitted net and its :class:`~sk_guessfirst.objectives.Objective`."""
+    fitted net and its :class:`~sk_guessfirst.objectives.Objective`; the
+    network run in ``precision`` (None: its own), with straight-through
+    gradients for non-differentiable operations when ``straight_through``
+    (BPDA, :mod:`._bpda`), and, with ``smoothing`` > 0, its probabilities
+    averaged over passes on inputs with Gaussian noise of that std (gradients
+    of a shattered function averaged into a usable direction)."""
 
     name: str
     summary: str
     apply: Callable[[Tensor, Objective], Tensor]
+    straight_through: bool = False
+    precision: torch.dtype | None = None
+    smoothing: float = 0.0  # Gaussian input noise whose passes are averaged
 
 
 PROBA_FLOOR = 1e-7
+SMOOTHING_DRAWS = 8
 
 VIEWS: dict[str, View] = {
     v.name: v
@@ -58,6 +69,32 @@ VIEWS: dict[str, View] = {
             lambda scores, objective: objective.activation(scores),
         ),
         View("sigmoid", "sigmoid(V)", lambda scores, objective: torch.sigmoid(scores)),
+        View(
+            "bpda",
+            "the raw scores with straight-through gradients for rounding, "
+            "thresholds, sign and casts (BPDA; the values are unchanged): the "
+            "adaptive attack on a non-differentiable defence",
+            lambda scores, objective: scores,
+            straight_through=True,
+        ),
+        View(
+            "log-outputs",
+            "log of the outputs, computed in float64: the logits (up to a constant) "
+            "of a model whose outputs are probabilities, where float32 saturates "
+            "(the adaptive attack on a softmax output)",
+            lambda scores, objective: torch.log(
+                scores.clamp_min(torch.finfo(scores.dtype).tiny)
+            ),
+            precision=torch.float64,
+        ),
+        View(
+            "noise-averaged",
+            "log of the class probabilities averaged over 8 passes on inputs with "
+            "Gaussian noise of std 0.05: the adaptive attack on shattered "
+            "(high-frequency) gradients",
+            lambda scores, objective: scores,
+            smoothing=0.05,
+        ),
         View(
             "clipped-log-proba",
             "log of p(k|x) clipped to [1e-7, 1] (what a Keras-style cross-entropy on "
@@ -132,8 +169,17 @@ class Target:
             )
         return np.searchsorted(self.classes_, y)
 
-    def predict(self, X):
+    def predict(self, X, votes: int = 1):
+        """Predicted labels; with ``votes > 1`` (a randomised model), the
+        majority vote over that many passes, ties to the smaller class."""
         X = np.asarray(X, dtype=np.float32)
+        if votes > 1:
+            passes = np.stack([self.predict(X) for _ in range(votes)])
+            index = np.searchsorted(self.classes_, passes)
+            counts = np.apply_along_axis(
+                np.bincount, 0, index, minlength=len(self.classes_)
+            )
+            return self.classes_[counts.argmax(0)]
         if isinstance(self.estimator, Pipeline):
             return self.estimator.predict(X)
         return self.net.predict(X)  # an estimator, or a TorchClassifier
@@ -206,7 +252,10 @@ def resolve_target(estimator, sample_shape: tuple | None = None) -> Target:
 class AttackedFunction(nn.Module):
     """inputs -> K outputs of ``view``: what every attack library differentiates."""
 
-    def __init__(self, module, view="scores", objective=None, transform=None, eot=0):
+    def __init__(
+        self, module, view="scores", objective=None, transform=None, eot=0,
+        precision=None,
+    ):  # fmt: skip
         super().__init__()
         self.module = module
         # names, looked up per call: the module pickles like any other
@@ -214,26 +263,51 @@ class AttackedFunction(nn.Module):
         self.objective = objective
         self.transform = transform
         self.eot = eot
+        self.precision = precision  # the module's dtype if not float32
 
     def forward(self, x):
-        # float32 in: ART's HopSkipJump and FeatureSqueezing hand over float64
-        # (ART 1.20.1), which the float32 weights refuse
-        if x.is_floating_point() and x.dtype != torch.float32:
-            x = x.float()
+        view = VIEWS[self.view]
+        # float32 in (or the module's precision): ART's HopSkipJump and
+        # FeatureSqueezing hand over float64 (ART 1.20.1), which the float32
+        # weights refuse
+        dtype = self.precision or torch.float32
+        inputs = x
+        if x.is_floating_point() and x.dtype != dtype:
+            x = x.to(dtype)
         if self.transform is not None:
             x = self.transform(x)
+        with StraightThrough() if view.straight_through else nullcontext():
+            if view.smoothing:
+                draws = [
+                    torch.softmax(
+                        self._scores(x + view.smoothing * torch.randn_like(x)), -1
+                    )
+                    for _ in range(SMOOTHING_DRAWS)
+                ]
+                scores = torch.log(torch.stack(draws).mean(0).clamp_min(1e-30))
+            else:
+                scores = self._scores(x)
+        out = view.apply(scores, get_objective(self.objective))
+        if out.dtype != torch.float32:
+            out = out.float()
+        if torch.is_grad_enabled() and inputs.requires_grad and not out.requires_grad:
+            # the network does not differentiate its input (a threshold, a
+            # detach): an all-zero gradient, which the checks flag and BPDA
+            # answers, never a crash inside an attack library
+            out = out + 0.0 * inputs.reshape(len(inputs), -1).sum(1, keepdim=True)
+        return out
+
+    def _scores(self, x):
         # VIB: the mean encoder (eot=0), or the expectation over
         # transformation, the log of the mean class probability over draws;
         # any other randomised model: the same expectation over its passes
         if hasattr(self.module, "encode"):
-            scores = self.module(x, n_samples=self.eot)
-        elif self.eot:
+            return self.module(x, n_samples=self.eot)
+        if self.eot:
             proba = torch.stack([torch.softmax(self.module(x), -1) for _ in range(
                 self.eot)]).mean(0)  # fmt: skip
-            scores = torch.log(proba.clamp_min(1e-30))
-        else:
-            scores = self.module(x)
-        return VIEWS[self.view].apply(scores, get_objective(self.objective))
+            return torch.log(proba.clamp_min(1e-30))
+        return self.module(x)
 
 
 def check_view(view):
@@ -275,8 +349,39 @@ def attacked_function(
     for p in module.parameters():
         p.requires_grad_(False)
     transform = copy.deepcopy(target.transform)
-    fn = AttackedFunction(module, view, _objective(target.net), transform, eot_samples)
+    objective = _objective(target.net)
+    precision = VIEWS[view].precision
+    if precision is not None:
+        wide = AttackedFunction(
+            _in_precision(copy.deepcopy(module), precision), view, objective,
+            None if transform is None else copy.deepcopy(transform).to(precision),
+            eot_samples, precision,
+        ).eval().to(device_of(target))  # fmt: skip
+        if _runs(wide, target):
+            return wide
+    fn = AttackedFunction(module, view, objective, transform, eot_samples)
     return fn.eval().to(device_of(target))
+
+
+def _in_precision(module: nn.Module, dtype: torch.dtype) -> nn.Module:
+    """``module`` computing in ``dtype`` (its copy's parameters and buffers);
+    a program that cannot be converted (a torch.export file) stays as it is."""
+    try:
+        return module.to(dtype)
+    except (RuntimeError, TypeError, NotImplementedError):
+        return module
+
+
+def _runs(fn: AttackedFunction, target: Target) -> bool:
+    """Whether ``fn`` computes in its precision (a network that casts to
+    float32 itself, or a fixed program, does not: it keeps its own)."""
+    x = torch.zeros(2, *target.input_shape, device=device_of(target))
+    try:
+        with torch.no_grad():
+            fn(x)
+    except (RuntimeError, TypeError):
+        return False
+    return True
 
 
 def is_stochastic(target: Target, n: int = 8) -> bool:

@@ -266,11 +266,12 @@ class Experiment:
     def plan_of(self, model: Trained):
         """Every cell :meth:`evaluate_model` reads for ``model``."""
         yield model, Clean(), None
-        for cell in self.table_cells:
-            yield model, cell, None
+        for table in self.table_cells:
+            yield model, table, None
         if self.settings.keep_epochs:
             yield from self._length_plan(model)
-        for cell in [*self.curve_cells, *self.report_cells, *self.view_cells]:
+        extras: list[Cell] = [*self.curve_cells, *self.report_cells, *self.view_cells]
+        for cell in extras:
             yield model, cell, None
         for view in self.settings.views:
             yield model, GradientCell(view), None
@@ -328,8 +329,7 @@ class Experiment:
             out.curves[curve.attack, curve.mode] = self.step(progress, model, curve)
         for cell in self.report_cells:
             report = out.reports[cell.eps] = self.step(progress, model, cell)
-            flags = ", ".join(c.name for c in report.flags) or "none"
-            self.log(f"    flags: {flags}")
+            self.log(f"    {report.summary()}")
         if self.settings.views:
             out.views = self._views(model, out, progress)
         return out

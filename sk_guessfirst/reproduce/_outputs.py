@@ -44,7 +44,10 @@ def write_outputs(run, settings, sizes, results, rows, timing, finished):
     # environments, the tables say so under the table
     note = run.environment_note()
     note = f"\n{note}\n" if note else ""
-    write_text_atomic(run.path / "results.csv", _tables.csv_text(settings, names, rows))
+    write_text_atomic(
+        run.path / "results.csv",
+        _tables.csv_text(settings, names, rows, sizes["eval"]),
+    )
     write_text_atomic(
         run.path / "results.rst", _tables.rst(settings, sizes, names, rows) + note
     )

@@ -361,7 +361,7 @@ class RunDirectory:
         for name, envs in self.environments.items():
             if len(envs) < 2:
                 continue
-            values = {}
+            values: dict[str, set[str]] = {}
             for env in envs:
                 for k, v in env:
                     values.setdefault(k, set()).add(v)

@@ -6,7 +6,7 @@ import csv
 import io
 from dataclasses import dataclass
 
-from ..adversarial import ATTACKS
+from ..adversarial import ATTACKS, accuracy_interval
 from ._plan import MASKING_TOLERANCE, VIEW_ROWS, paper_value
 
 MODE_WORD = {"white-box": "white", "black-box": "black", "": ""}
@@ -32,12 +32,22 @@ class Row:
         return f"{ATTACKS[self.attack].label} {MODE_WORD[self.mode]}"
 
 
-def _cell(settings, row, model):
+def _cell(settings, row, model, n):
+    """``95.8 [93.6, 97.3]``: the accuracy on ``n`` images with its exact 95%
+    interval, the paper's number in brackets after it."""
     acc = row.accuracy.get(model)
     if acc is None:
         return "-"
     paper = paper_value(settings.dataset, row.attack, row.mode, row.eps, model)
-    return f"{100 * acc:.1f}" + (f" ({paper})" if paper is not None else "")
+    low, high = accuracy_interval(round(acc * n), n)
+    text = f"{100 * acc:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+    return text + (f" ({paper})" if paper is not None else "")
+
+
+INTERVALS = (
+    "Each accuracy is followed by its exact (Clopper-Pearson) 95% interval over the "
+    "attacked images."
+)
 
 
 def settings_line(settings, sizes):
@@ -67,14 +77,15 @@ def markdown(settings, sizes, models, rows, curves, timing):
         "cross-entropy and margin losses (each loss in results.csv); C&W is "
         "Foolbox's minimal-perturbation attack at the budget; AutoAttack is the "
         "standard ensemble from the reference code; 'worst' rows take the "
-        "per-example worst case over every attack of that norm, mode and budget."
-        + (" The paper's number is in brackets." if has_paper else ""),
+        "per-example worst case over every attack of that norm, mode and budget. "
+        + INTERVALS
+        + (" The paper's number is in round brackets." if has_paper else ""),
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
     for row in rows:
-        cells = [_cell(settings, row, m) for m in models]
+        cells = [_cell(settings, row, m, sizes["eval"]) for m in models]
         lines.append(f"| {row.label} | {row.eps:.2f} | " + " | ".join(cells) + " |")
     if curves:
         lines += ["", medians_markdown(models, curves).rstrip("\n")]
@@ -85,7 +96,10 @@ def markdown(settings, sizes, models, rows, curves, timing):
 def rst(settings, sizes, models, rows):
     """The table as a reST csv-table, for the Sphinx documentation."""
     lines = [
-        f".. csv-table:: {settings.dataset}: " + settings_line(settings, sizes),
+        f".. csv-table:: {settings.dataset}: "
+        + settings_line(settings, sizes)
+        + ". "
+        + INTERVALS,
         "   :header: " + ", ".join(["attack", "eps", *models]),
         "",
     ]
@@ -93,7 +107,7 @@ def rst(settings, sizes, models, rows):
         cells = [
             row.label,
             f"{row.eps:.2f}",
-            *(_cell(settings, row, m) for m in models),
+            *(_cell(settings, row, m, sizes["eval"]) for m in models),
         ]
         lines.append("   " + ", ".join(f'"{c}"' for c in cells))
     return "\n".join(lines) + "\n"
@@ -129,13 +143,18 @@ def markdown_to_rst(text, caption=""):
     return "\n".join(out) + "\n"
 
 
-def csv_text(settings, models, rows):
-    """The table as CSV: per row and model the worst case, then each loss."""
+def csv_text(settings, models, rows, n):
+    """The table as CSV: per row and model the worst case, then each loss,
+    each with its exact 95% interval over the ``n`` attacked images."""
     f = io.StringIO(newline="")
     w = csv.writer(f)
-    w.writerow(
-        ["attack", "mode", "eps", "loss", "model", "accuracy", "paper", "seconds"]
-    )
+    w.writerow(["attack", "mode", "eps", "loss", "model", "accuracy", "low", "high",
+                "paper", "seconds"])  # fmt: skip
+
+    def interval(acc):
+        low, high = accuracy_interval(round(acc * n), n)
+        return [f"{100 * low:.2f}", f"{100 * high:.2f}"]
+
     for row in rows:
         for m in models:
             if m not in row.accuracy:
@@ -143,14 +162,15 @@ def csv_text(settings, models, rows):
             paper = paper_value(settings.dataset, row.attack, row.mode, row.eps, m)
             w.writerow([
                 row.attack, row.mode, row.eps, "worst", m,
-                f"{100 * row.accuracy[m]:.2f}", "" if paper is None else paper,
-                f"{row.seconds.get(m, 0.0):.1f}",
+                f"{100 * row.accuracy[m]:.2f}", *interval(row.accuracy[m]),
+                "" if paper is None else paper, f"{row.seconds.get(m, 0.0):.1f}",
             ])  # fmt: skip
             by_loss = row.by_loss.get(m, {})
             if len(by_loss) > 1:
                 for loss, acc in by_loss.items():
                     w.writerow([row.attack, row.mode, row.eps, loss, m,
-                                f"{100 * acc:.2f}", "", ""])  # fmt: skip
+                                f"{100 * acc:.2f}", *interval(acc), "",
+                                ""])  # fmt: skip
     return f.getvalue()
 
 
