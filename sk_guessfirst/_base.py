@@ -238,8 +238,11 @@ class GuessFirstNet(NeuralNetClassifier):
             vars(self)["callbacks"] = params.pop("callbacks")
             if self.initialized_:
                 self._initialize_callbacks()
-        if "device" in params:  # a plain parameter, resolved at use
+        if "device" in params:  # a plain parameter, checked in fit (as
+            # scikit-learn wants), resolved at use
             vars(self)["device"] = params.pop("device")
+        if not params:
+            return self
         # on a fitted net skorch re-initialises the module at once, on
         # self.device: "auto" must be resolved for it
         with self._resolved_device():

@@ -507,3 +507,13 @@ def test_train_noise_adds_seeded_gaussian_noise_to_the_training_batches_only():
     assert not np.array_equal(noisy.decision_function(X), plain.decision_function(X))
     with pytest.raises(ValueError, match="train_noise"):
         CNNClassifier(train_noise=-0.1, max_epochs=1).fit(X, y)
+
+
+def test_set_params_stores_a_bad_device_and_fit_refuses_it(blobs):
+    """Validation belongs in fit: set_params never raises for a value (and so
+    never leaves a half-applied change behind), fit names the parameter."""
+    X, y = blobs
+    clf = HypothesisConditionedClassifier(**FAST)
+    assert clf.set_params(device=-1) is clf and clf.device == -1
+    with pytest.raises(ValueError, match="'device' parameter"):
+        clf.fit(X, y)

@@ -527,3 +527,20 @@ def test_a_model_computed_under_two_environments_is_named_under_the_table(
     note = run.environment_note()
     assert "CNN (torch_threads 1, 2)" in note
     run.close()
+
+
+def test_a_missing_kept_checkpoint_retrains_with_a_message(tmp_path, capsys):
+    """A carried run whose finished model's cells are stored but whose kept
+    snapshot (and its cells) are not: trained again, said in the log, no crash."""
+    out = tmp_path / "run"
+    length = dict(TINY, models=("CNN",), epochs=2, keep_epochs=(1,))
+    _tiny(out, capsys, **length)
+    for snapshot in out.glob("models/*/CNN.epoch1.ckpt"):
+        snapshot.unlink()
+    for cell in out.glob("cells/*/CNN-e1-*"):
+        shutil.rmtree(cell)
+    (out / "results.md").unlink()
+    _, printed = _tiny(out, capsys, **length)
+    assert "kept checkpoint of epoch 1 is missing" in printed
+    assert list(out.glob("cells/*/CNN-e1-*/length-*.npz"))
+    assert (out / "results.md").is_file()

@@ -21,6 +21,7 @@ from ..adversarial import ATTACKS
 from ..checkpoint import (
     check_checkpoint,
     checkpoint_epochs,
+    fit_or_resume,
     load_checkpoint,
     snapshot_path,
 )
@@ -251,11 +252,36 @@ class Experiment:
         object per snapshot, loaded on first use."""
         key = (model.key, epoch)
         if key not in self._snapshots:
-            path = self.snapshot(model, epoch)
             self._snapshots[key] = model.at_epoch(
-                epoch, lambda: load_checkpoint(path, clone(model.template))
+                epoch, lambda: self._load_snapshot(model, epoch)
             )
         return self._snapshots[key]
+
+    def _load_snapshot(self, model: Trained, epoch: int):
+        """The kept copy of ``model`` at ``epoch``; where it is missing (a
+        carried run, whose weights stay behind), ``model`` is trained again
+        from the start, beside its finished checkpoint, to the last kept epoch
+        it needs (said in the log)."""
+        path = self.snapshot(model, epoch)
+        if not path.exists():
+            again = self.run.checkpoint(model.name).parent / "again"
+            again.mkdir(exist_ok=True)
+            base = again / f"{model.name}.ckpt"
+            path = snapshot_path(base, epoch)
+            if not path.exists():
+                last = max(self.length_epochs)
+                self.log(
+                    f"{model.name}: its kept checkpoint of epoch {epoch} is missing "
+                    f"({self.snapshot(model, epoch)}); training {model.name} again "
+                    f"from the start to epoch {last} to keep its snapshots (its "
+                    "finished model's cells stay those stored)"
+                )
+                est = clone(model.template).set_params(max_epochs=last)
+                fit_or_resume(
+                    est, self.X_train, self.y_train, base,
+                    keep_epochs=self.length_epochs,
+                )  # fmt: skip
+        return load_checkpoint(path, clone(model.template))
 
     def plan(self, names):
         """Every cell :meth:`evaluate_model` reads for the models ``names``, as
