@@ -77,11 +77,11 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        interrupt = _interrupt_behind(exc)
+        interrupt = _behind(exc, KeyboardInterrupt)
         if interrupt is not None and interrupt is not exc:
             # Ctrl-C inside torch.save surfaces as its writer's RuntimeError
             raise interrupt.with_traceback(None) from None
-        cause = _oserror_behind(exc)
+        cause = _behind(exc, OSError)
         if cause is not None:
             # a full disk says "No space left on device": say where (torch's
             # writer wraps it in a RuntimeError naming no file)
@@ -91,25 +91,15 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], object]) -> None:
         raise
 
 
-def _oserror_behind(exc: BaseException | None) -> OSError | None:
-    """The OSError that ``exc`` is, or that caused it (cause or context)."""
+def _behind(exc: BaseException | None, kind: type) -> Any:
+    """The exception of ``kind`` that ``exc`` is, or that it was raised from
+    or while handling (its cause or context, followed back)."""
     seen = set()
     while exc is not None and id(exc) not in seen:
-        if isinstance(exc, OSError):
+        if isinstance(exc, kind):
             return exc
         seen.add(id(exc))
         exc = exc.__cause__ or exc.__context__
-    return None
-
-
-def _interrupt_behind(exc: BaseException | None) -> BaseException | None:
-    """The KeyboardInterrupt that ``exc`` is, or that it was raised while handling."""
-    seen = set()
-    while exc is not None and id(exc) not in seen:
-        if isinstance(exc, KeyboardInterrupt):
-            return exc
-        seen.add(id(exc))
-        exc = exc.__context__
     return None
 
 

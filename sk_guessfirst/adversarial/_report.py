@@ -260,13 +260,20 @@ class MaskingCheck:
 SHATTERED = ("noise-averaged", "surrogate", "more-queries")
 
 
-def _single_step(ev):
-    fgsm = ev.results["FGSM"]
-    share = ev.share(fgsm.worst, ev.white)
-    return share <= ev.tolerance, (
-        f"{share:.1%} of the examples FGSM breaks survive PGD "
-        f"(FGSM {fgsm.accuracy:.1%}, PGD {ev.white.mean():.1%})"
-    )
+def _broken_by(label: str, what: str):
+    """The check that PGD breaks what ``label``'s attack breaks, per example."""
+
+    def check(ev):
+        if label not in ev.results:
+            return None
+        other = ev.results[label]
+        share = ev.share(other.worst, ev.white)
+        return share <= ev.tolerance, (
+            f"{share:.1%} of the examples {what} breaks ({other.accuracy:.1%} left) "
+            f"survive PGD ({ev.white.mean():.1%})"
+        )
+
+    return check
 
 
 def _more_iterations(ev):
@@ -283,26 +290,6 @@ def _losses(ev):
         f"PGD with cross-entropy {comparison.accuracy_a:.1%}, with margin "
         f"{comparison.accuracy_b:.1%} (exact McNemar p = {comparison.pvalue:.2g})"
         + ("" if not differ else ": one loss is masked")
-    )
-
-
-def _gradient_free(ev):
-    square = ev.results["Square"]
-    share = ev.share(square.worst, ev.white)
-    return share <= ev.tolerance, (
-        f"{share:.1%} of the examples Square breaks ({square.accuracy:.1%} left) "
-        f"survive PGD ({ev.white.mean():.1%})"
-    )
-
-
-def _transfer(ev):
-    if "PGD transfer" not in ev.results:
-        return None
-    black = ev.results["PGD transfer"]
-    share = ev.share(black.worst, ev.white)
-    return share <= ev.tolerance, (
-        f"{share:.1%} of the examples the substitute's transfer breaks "
-        f"({black.accuracy:.1%} left) survive PGD ({ev.white.mean():.1%})"
     )
 
 
@@ -394,15 +381,16 @@ CHECKS: dict[str, MaskingCheck] = {
     c.name: c
     for c in (
         MaskingCheck("single-step vs iterative", "PGD breaks what FGSM breaks",
-                     _single_step, SHATTERED),
+                     _broken_by("FGSM", "FGSM"), SHATTERED),
         MaskingCheck("more iterations and restarts", "PGD-200x5 finds no more than "
                      "PGD-40", _more_iterations, SHATTERED),
         MaskingCheck("cross-entropy vs margin loss", "the two losses agree", _losses,
                      ("log-outputs",)),
         MaskingCheck("gradient-free vs gradient attacks", "PGD breaks what Square "
-                     "breaks", _gradient_free, ("bpda", *SHATTERED)),
+                     "breaks", _broken_by("Square", "Square"), ("bpda", *SHATTERED)),
         MaskingCheck("transfer vs white-box", "PGD breaks what transfer breaks",
-                     _transfer, SHATTERED),
+                     _broken_by("PGD transfer", "the substitute's transfer"),
+                     SHATTERED),
         MaskingCheck("growing eps", "accuracy falls to 0 as eps grows", _growing,
                      ("bpda", *SHATTERED)),
         MaskingCheck("AutoAttack's own checks", "AutoAttack raises no flag",
