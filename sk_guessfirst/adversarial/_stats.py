@@ -59,7 +59,20 @@ def accuracy_interval(
 
 
 def format_accuracy(correct: ArrayLike, level: float = LEVEL) -> str:
-    """``"81.0% [72.0, 88.2]"``: an accuracy with its interval, in percent."""
+    """An accuracy with its exact interval, in percent.
+
+    Parameters
+    ----------
+    correct : array-like of bool
+        Per example whether it counts as correct.
+    level : float, default=0.95
+        Confidence level.
+
+    Returns
+    -------
+    text : str
+        E.g. ``"81.0% [72.0, 88.2]"``.
+    """
     mask = np.asarray(correct, dtype=bool)
     if not mask.size:
         return "n/a (no examples)"
@@ -157,6 +170,7 @@ def adjust_pvalues(pvalues: Sequence[float], method: str = "holm") -> list[float
     Parameters
     ----------
     pvalues : sequence of float
+        The p-values of the comparisons tested together.
     method : str, default="holm"
         statsmodels' ``multipletests`` method ("holm", "bonferroni", "fdr_bh"...).
 
