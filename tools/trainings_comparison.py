@@ -34,7 +34,7 @@ def mask(run: Path, model: str, cell: str) -> np.ndarray:
     """The per-image worst-case mask of ``cell`` of ``model`` in a run folder."""
     (path,) = run.glob(f"cells/*/{model}-*/{cell}.npz")
     result, _ = load(path)
-    return np.asarray(result.worst)
+    return np.asarray(getattr(result, "worst", result))  # a clean cell is the mask
 
 
 def main() -> None:
