@@ -627,6 +627,12 @@ def _memory(device, data_home, print_fn):
     return r
 
 
+def _masking(device, data_home, print_fn):
+    from .adversarial._zoo import masking_benchmark
+
+    return masking_benchmark(print_fn=print_fn)
+
+
 # Every benchmark by name: (device, data_home, print_fn) -> its figures, printed.
 BENCHMARKS = {
     "inference": _inference,
@@ -634,6 +640,7 @@ BENCHMARKS = {
     "attack": _attack,
     "data": _data,
     "memory": _memory,
+    "masking": _masking,
     "adversarial-training": _adversarial_training,
     "parallel": _parallel("quick"),
     "parallel-main-job": _parallel("main-job"),

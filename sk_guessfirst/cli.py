@@ -426,6 +426,33 @@ def build_parser():
     )
     cert.add_argument("--quiet", action="store_true", help="no progress output")
 
+    cmp_ = sub.add_parser(
+        "compare",
+        help="compare two models over several trainings (one run folder each), "
+        "from stored cells only",
+        description="Per run folder (one training each, e.g. one per --seed), "
+        "the exact McNemar test of A against B on that training's images; over "
+        "all, the stratified exact test (images as the unit) and the paired "
+        "t-test (trainings as the unit). Reads stored cells; trains and "
+        "computes nothing.",
+    )
+    cmp_.set_defaults(func=_compare_command)
+    cmp_.add_argument("a", metavar="A", help="a model name, e.g. AT")
+    cmp_.add_argument("b", metavar="B", help="the other model, e.g. C-DV-AT")
+    cmp_.add_argument("runs", metavar="RUN", nargs="+", help="run folders")
+    cmp_.add_argument(
+        "--cell",
+        required=True,
+        help="the cell compared, e.g. white-box-autoattack-0.15 or clean, or a "
+        "certificate (certify-sigma0.5-n10000-n0100-alpha0.001) with --radius",
+    )
+    cmp_.add_argument(
+        "--radius", type=float, default=None, help="certified L2 radius (certificates)"
+    )
+    cmp_.add_argument(
+        "--epochs", type=_positive_int, default=None, help="the models' length"
+    )
+
     bench = sub.add_parser("bench", help="performance benchmarks (prints ratios)")
     bench.set_defaults(func=_bench_command)
     bench.add_argument(
@@ -527,7 +554,7 @@ def _error(message):
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.device.startswith("cuda"):
+    if getattr(args, "device", "cpu").startswith("cuda"):
         import torch
 
         if not torch.cuda.is_available():
@@ -536,6 +563,30 @@ def main(argv=None):
                 "or cpu)"
             )
     return args.func(args, parser)
+
+
+def _compare_command(args, parser):
+    from .adversarial import compare_trainings, format_accuracy
+    from .reproduce import open_run
+
+    try:
+        runs = [open_run(path) for path in args.runs]
+        pairs = [
+            tuple(
+                run.mask(m, args.cell, args.epochs, args.radius)
+                for m in (args.a, args.b)
+            )
+            for run in runs
+        ]
+    except (OSError, KeyError, TypeError, ValueError) as exc:
+        return _error(f"compare: {str(exc).strip(chr(34))}")
+    radius = f" at radius {args.radius}" if args.radius is not None else ""
+    print(f"A = {args.a}, B = {args.b}; {args.cell}{radius}")
+    for run, (a, b) in zip(runs, pairs):
+        print(f"  {run.path} (seed {run.settings.get('seed')}): A "
+              f"{format_accuracy(a)}, B {format_accuracy(b)}")  # fmt: skip
+    print(compare_trainings(pairs))
+    return 0
 
 
 def _bench_command(args, parser):

@@ -22,6 +22,7 @@ from sk_guessfirst.adversarial import (
     VIEWS,
     AttackResult,
     RobustnessReport,
+    accuracy_interval,
     adversarial_accuracy,
     attack_examples,
     attacked_function,
@@ -454,6 +455,27 @@ def test_grid_search_refits_on_adversarial_score(digits):
     # refit on the adversarial score: the winner refitted on all the data
     assert search.best_estimator_.ie_lambda == search.best_params_["ie_lambda"]
     assert len(search.best_estimator_.history) == 3
+
+
+def test_scorer_with_interval_puts_the_bounds_in_cv_results(digits):
+    X, y, _, _ = digits
+    scorer = make_adversarial_scorer(attack="fgsm", eps=0.05, interval=True)
+    search = GridSearchCV(
+        CNNClassifier(max_epochs=6, **FAST),
+        {"lr": [0.001, 0.002]},
+        scoring=scorer,
+        refit="robust",
+        cv=2,
+    ).fit(X[:400], y[:400])
+    r = search.cv_results_
+    low, high = r["split0_test_robust_low"], r["split0_test_robust_high"]
+    assert np.all(low < r["split0_test_robust"]) and np.all(
+        r["split0_test_robust"] < high
+    )
+    # the exact interval of the fold's count: 200 images a fold
+    acc = r["split0_test_robust"][0]
+    assert (low[0], high[0]) == accuracy_interval(round(acc * 200), 200)
+    assert search.best_params_ == r["params"][int(np.argmax(r["mean_test_robust"]))]
 
 
 def test_grid_search_on_dask_cluster(digits):

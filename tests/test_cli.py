@@ -14,6 +14,8 @@ import pytest
 
 from sk_guessfirst.cli import main
 
+REPO = Path(__file__).resolve().parents[1]
+
 # A tiny run: 300 digits, 3 epochs, 20 attacked images, one fixed-budget
 # attack of each library path (ART, Foolbox minimal) and the curves; four
 # models of three kinds (CNN, hypothesis with and without IE, VIB).
@@ -499,6 +501,13 @@ def test_evaluate_a_saved_model(tmp_path, capsys):
     white = float(rows["fgsm", "white-box", "0.3"]["accuracy"])
     assert rows["clean", "", "0.0"]["model"] == "mlp" and clean > 80
     assert white < clean and ("fgsm", "black-box", "0.15") in rows
+    # the header states the file's facts, not training settings it never had
+    import hashlib
+
+    header = (out / "results.md").read_text().split("\n\n")[1]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() in header
+    assert "input shape (64,)" in header and "10 classes" in header
+    assert "epochs" not in header and "ie_lambda" not in header
     # resumable by cells: the same command finds the run finished
     assert main(args) == 1
     assert "already holds a finished run" in capsys.readouterr().err
@@ -593,3 +602,21 @@ def test_certify_bad_arguments(args, message, capsys):
     with pytest.raises(SystemExit) as exc:
         main(args)
     assert exc.value.code == 2 and message in capsys.readouterr().err
+
+
+def test_compare_reads_stored_cells_over_trainings(capsys):
+    runs = [str(REPO / "runs" / f) for f in ("fashion-at", "fashion-at-s1")]
+    assert main(["compare", "AT", "C-DV-AT", *runs, "--cell", "clean"]) == 0
+    out = capsys.readouterr().out
+    assert "(seed 0): A 79.2% [75.4, 82.7]" in out and "(seed 1)" in out
+    assert "paired t-test, 1 df" in out
+    # a cell that is not there: named, with the cells that are
+    assert main(["compare", "AT", "C-DV-AT", runs[0], "--cell", "nope"]) == 1
+    err = capsys.readouterr().err
+    assert "no cell 'nope' of AT" in err and "white-box-pgd-0.15" in err
+    # a certificate compared at a radius
+    cert = str(REPO / "runs" / "mnist-certify")
+    args = ["compare", "C-DV+N0.5", "CNN+N0.5", cert, "--radius", "1.5", "--cell",
+            "certify-sigma0.5-n10000-n0100-alpha0.001"]  # fmt: skip
+    assert main(args) == 0
+    assert "70 vs 30 discordant" in capsys.readouterr().out

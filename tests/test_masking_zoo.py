@@ -14,28 +14,20 @@ from torch import nn
 from sk_guessfirst.adversarial import robustness_report
 from sk_guessfirst.adversarial._binarization import binarization_test
 from sk_guessfirst.adversarial._bpda import StraightThrough
-from sk_guessfirst.adversarial._zoo import DEFENCES, adaptive_accuracy, defended
-from sk_guessfirst.datasets import load_dataset
+from sk_guessfirst.adversarial._zoo import (
+    DEFENCES,
+    LIGHT,
+    adaptive_accuracy,
+    defended,
+    undefended_mlp,
+)
 
 EPS, N = 0.1, 100
-LIGHT = {"square": {"n_queries": 300}, "autoattack": {"n_queries": 300}}
 
 
 @pytest.fixture(scope="module")
 def mlp():
-    X, y = load_dataset("digits")
-    Xt, yt = load_dataset("digits", subset="test")
-    X, Xt = X.reshape(len(X), -1), Xt.reshape(len(Xt), -1)
-    torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
-    opt = torch.optim.Adam(net.parameters(), lr=0.01)
-    for _ in range(150):
-        opt.zero_grad()
-        nn.functional.cross_entropy(
-            net(torch.as_tensor(X)), torch.as_tensor(y)
-        ).backward()
-        opt.step()
-    return net.eval(), Xt[:N], yt[:N]
+    return undefended_mlp(N)
 
 
 @pytest.mark.parametrize("name", list(DEFENCES))

@@ -30,9 +30,11 @@ from ._scorer import AdversarialScorer, make_adversarial_scorer
 from ._smoothing import Certificate, Smoothing, certify
 from ._stats import (
     PairedComparison,
+    TrainingsComparison,
     accuracy_interval,
     adjust_pvalues,
     compare_paired,
+    compare_trainings,
     format_accuracy,
 )
 from ._substitute import SubstituteCache, fit_substitute
@@ -43,11 +45,13 @@ __all__ = [
     "BinarizationResult",
     "CHECKS",
     "PairedComparison",
+    "TrainingsComparison",
     "REMEDIES",
     "accuracy_interval",
     "adjust_pvalues",
     "binarization_test",
     "compare_paired",
+    "compare_trainings",
     "format_accuracy",
     "AdversarialScorer",
     "AttackResult",

@@ -8,6 +8,7 @@ from ._attacks import check_attack, check_loss, check_mode
 from ._evaluate import check_eps, evaluate_attack
 from ._model import check_view
 from ._smoothing import Smoothing
+from ._stats import accuracy_interval
 from ._substitute import SubstituteCache
 
 
@@ -29,11 +30,16 @@ class AdversarialScorer:
     certify : Smoothing or None
         Score by certified accuracy at L2 radius ``eps`` of this smoothing
         instead of an attack.
+    interval : bool
+        Return ``{"robust": acc, "robust_low": low, "robust_high": high}``
+        (the exact 95% interval over the fold's images) instead of the
+        accuracy alone.
     """
 
     def __init__(
-        self, attack, eps, mode, substitute, loss, view, attack_params, certify=None
-    ):
+        self, attack, eps, mode, substitute, loss, view, attack_params,
+        certify=None, interval=False,
+    ):  # fmt: skip
         self.attack = attack
         self.eps = eps
         self.mode = mode
@@ -42,14 +48,23 @@ class AdversarialScorer:
         self.view = view
         self.attack_params = attack_params
         self.certify = certify
+        self.interval = interval
         self.substitutes = SubstituteCache()
 
     def __call__(self, estimator, X, y):
+        accuracy, n = self._score(estimator, X, y)
+        if not self.interval:
+            return accuracy
+        low, high = accuracy_interval(round(accuracy * n), n)
+        return {"robust": accuracy, "robust_low": low, "robust_high": high}
+
+    def _score(self, estimator, X, y):
+        """The accuracy and the number of images it is over."""
         if self.certify is not None:
             seed = self.attack_params.get("random_state")
             cert = self.certify.certify(estimator, X, y, random_state=seed)
-            return cert.accuracy_at(self.eps)
-        return evaluate_attack(
+            return cert.accuracy_at(self.eps), len(cert.prediction)
+        result = evaluate_attack(
             estimator,
             X,
             y,
@@ -60,7 +75,8 @@ class AdversarialScorer:
             loss=self.loss,
             view=self.view,
             **self.attack_params,
-        ).accuracy
+        )
+        return result.accuracy, len(result.clean)
 
     def __repr__(self):
         if self.certify is not None:
@@ -81,7 +97,8 @@ def make_adversarial_scorer(
     view: str = "scores",
     random_state: int | None = 0,
     certify: Smoothing | None = None,
-    **attack_params,
+    interval: bool = False,
+    **attack_params: Any,
 ) -> AdversarialScorer:
     """Make a scorer for ``GridSearchCV``/``cross_validate``: higher is more robust.
 
@@ -118,13 +135,21 @@ def make_adversarial_scorer(
         Seeds the attack's random starts (or the smoothing's noise).
     certify : Smoothing or None, default=None
         Score by certified accuracy under this randomized smoothing.
+    interval : bool, default=False
+        Score with the accuracy's exact 95% interval over each fold's images:
+        the scorer returns ``{"robust", "robust_low", "robust_high"}``, so a
+        search given ``scoring=scorer, refit="robust"`` has
+        ``mean_test_robust_low`` and ``mean_test_robust_high`` in its
+        ``cv_results_`` (an accuracy on a few hundred images moves by
+        several points from noise alone).
     **attack_params
         Overrides of the attack's defaults.
 
     Returns
     -------
     scorer : AdversarialScorer
-        ``scorer(estimator, X, y)`` -> robust accuracy.
+        ``scorer(estimator, X, y)`` -> robust accuracy (a dict with
+        ``interval=True``).
 
     Examples
     --------
@@ -151,7 +176,7 @@ def make_adversarial_scorer(
         check_eps(eps)
         return AdversarialScorer(
             None, eps, "certified", None, None, "scores",
-            {"random_state": random_state}, certify=certify,
+            {"random_state": random_state}, certify=certify, interval=interval,
         )  # fmt: skip
     if attack is None:
         raise ValueError("name an attack (attack='pgd', ...), or pass certify=")
@@ -162,4 +187,6 @@ def make_adversarial_scorer(
     check_view(view)
     spec.parameters(eps, attack_params)  # unknown names raise here
     params = {**attack_params, "random_state": random_state}
-    return AdversarialScorer(attack, eps, mode, substitute, loss, view, params)
+    return AdversarialScorer(
+        attack, eps, mode, substitute, loss, view, params, interval=interval
+    )

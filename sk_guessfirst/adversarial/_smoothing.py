@@ -111,6 +111,11 @@ class Certificate:
         gives the lower bound alpha^(1/n), so ``sigma * Phi^-1(alpha^(1/n))``."""
         return float(self.sigma * norm.ppf(self.alpha ** (1.0 / self.n)))
 
+    def correct_at(self, radius: float) -> np.ndarray:
+        """Per example, predicted correctly with a certified L2 radius of at
+        least ``radius``."""
+        return self.correct & (self.radius >= radius)
+
     def accuracy_at(self, radius: float) -> float:
         """Certified accuracy at L2 ``radius``: the share of examples predicted
         correctly with a certified radius of at least ``radius``."""
@@ -120,7 +125,7 @@ class Certificate:
                 f"at sigma={self.sigma}, alpha={self.alpha} ({self.max_radius:.3f}): "
                 "raise n or sigma"
             )
-        return float(np.mean(self.correct & (self.radius >= radius)))
+        return float(np.mean(self.correct_at(radius)))
 
     def __repr__(self):
         return (

@@ -185,8 +185,92 @@ def adjust_pvalues(pvalues: Sequence[float], method: str = "holm") -> list[float
     return [float(p) for p in multipletests(list(pvalues), method=method)[1]]
 
 
+@dataclass(frozen=True)
+class TrainingsComparison:
+    """Two models compared over several trainings, each on its own images.
+
+    Attributes
+    ----------
+    trainings : tuple of PairedComparison
+        Per training, the exact McNemar test on that training's images.
+    pooled_pvalue : float
+        Images as the unit: the exact binomial test on the discordant images
+        summed over trainings (a stratified McNemar: under no difference each
+        training's discordant pairs are binomial(1/2), so their sum is).
+    ttest_pvalue : float
+        Trainings as the unit: the paired t-test of the per-training
+        differences against zero (what a claim about the *method* needs;
+        nan with one training, or where every training differs by the same).
+    """
+
+    trainings: tuple[PairedComparison, ...]
+    pooled_pvalue: float
+    ttest_pvalue: float
+
+    @property
+    def differences(self) -> np.ndarray:
+        """accuracy_a - accuracy_b per training."""
+        return np.array([c.difference for c in self.trainings])
+
+    def __str__(self) -> str:
+        d = self.differences
+        only_a = sum(c.only_a for c in self.trainings)
+        only_b = sum(c.only_b for c in self.trainings)
+        sd = f", sd {100 * d.std(ddof=1):.1f}" if len(d) > 1 else ""
+        lines = [f"  training {i}: {c}" for i, c in enumerate(self.trainings)]
+        lines += [
+            f"  over {len(d)} trainings: A - B {100 * d.mean():+.1f} points{sd}",
+            f"  images as the unit (stratified exact McNemar): {only_a} vs "
+            f"{only_b} discordant, p = {self.pooled_pvalue:.3g}",
+            f"  trainings as the unit (paired t-test, {len(d) - 1} df): "
+            f"p = {self.ttest_pvalue:.3g}",
+        ]
+        return "\n".join(lines)
+
+
+def compare_trainings(
+    pairs: Sequence[tuple[ArrayLike, ArrayLike]],
+) -> TrainingsComparison:
+    """Compare two models over several trainings (one pair of masks each).
+
+    Parameters
+    ----------
+    pairs : sequence of (correct_a, correct_b)
+        Per training (e.g. per seed), the two models' per-image masks on that
+        training's images.
+
+    Returns
+    -------
+    comparison : TrainingsComparison
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = np.r_[np.ones(30, bool), np.zeros(70, bool)]
+    >>> b = np.r_[np.ones(25, bool), np.zeros(75, bool)]
+    >>> c = compare_trainings([(a, b), (a, b), (a, b)])
+    >>> round(c.pooled_pvalue, 6)
+    6.1e-05
+    """
+    from scipy.stats import binomtest, ttest_1samp
+
+    trainings = tuple(compare_paired(a, b) for a, b in pairs)
+    if not trainings:
+        raise ValueError("compare at least one training")
+    only_a = sum(c.only_a for c in trainings)
+    m = only_a + sum(c.only_b for c in trainings)
+    pooled = float(binomtest(only_a, m, 0.5).pvalue) if m else 1.0
+    d = np.array([c.difference for c in trainings])
+    # undefined with one training, or with no spread between trainings
+    spread = len(d) > 1 and not np.all(d == d[0])
+    ttest = float(ttest_1samp(d, 0.0).pvalue) if spread else float("nan")
+    return TrainingsComparison(trainings, pooled, ttest)
+
+
 __all__ = [
     "PairedComparison",
+    "TrainingsComparison",
+    "compare_trainings",
     "accuracy_interval",
     "adjust_pvalues",
     "compare_paired",

@@ -36,14 +36,18 @@ from ._experiment import open_experiment
 from ._external import evaluate_saved_model
 from ._plan import BUDGETS, DEFAULT_MODELS, MODELS, PROTOCOL, SUBSTITUTE, VIEW_ROWS
 from ._progress import Log
+from ._reading import RunFolder, StoredCell, open_run
 
 __all__ = [
     "BUDGETS",
     "DEFAULT_MODELS",
     "MODELS",
     "PROTOCOL",
+    "RunFolder",
     "Settings",
+    "StoredCell",
     "evaluate_saved_model",
+    "open_run",
     "reproduce",
 ]
 

@@ -399,9 +399,10 @@ class Experiment:
 
     # -- every model, then the outputs -------------------------------------------
 
-    def evaluate_all(self, models, t0: float) -> list:
+    def evaluate_all(self, models, t0: float, about: str | None = None) -> list:
         """Model by model (specs, or models given), every cell (stored, or
-        computed now), then every output; returns the table rows."""
+        computed now), then every output; returns the table rows. ``about``
+        describes a model file evaluated in place of trained models."""
         settings, log = self.settings, self.log
         progress = Progress(len(models) * self.cells_per_model, log)
         log(f"{len(models)} models, {progress.total} evaluation cells")
@@ -418,7 +419,8 @@ class Experiment:
             # every output after every model (partial tables), results.md last
             finished = len(results) == len(models)
             write_outputs(
-                self.run, settings, self.sizes, results, rows, timing, finished
-            )
+                self.run, settings, self.sizes, results, rows, timing, finished,
+                about,
+            )  # fmt: skip
         log(f"Results in {self.run.path} ({duration(timing['total'])})")
         return rows

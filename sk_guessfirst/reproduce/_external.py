@@ -96,10 +96,12 @@ def evaluate_saved_model(
             lambda: clf,
             params={"sha256": _sha256(path), "input_shape": list(clf.input_shape_)},
         )
-        log(
-            f"{model.name}: {path} ({model.params['sha256'][:12]}), {len(exp.X)} images"
+        about = (
+            f"{path.name}, sha256 {model.params['sha256']}, input shape "
+            f"{tuple(clf.input_shape_)}, {k} classes {[c.item() for c in classes]}"
         )
-        return exp.evaluate_all([model], t0)
+        log(f"{model.name}: {about}; {len(exp.X)} attacked images")
+        return exp.evaluate_all([model], t0, about)
 
 
 def _outputs_per_input(module, shape: tuple, path: Path) -> int:

@@ -6,10 +6,11 @@ from .._plaindata import write_text_atomic
 from . import _figures, _tables
 
 
-def write_outputs(run, settings, sizes, results, rows, timing, finished):
+def write_outputs(run, settings, sizes, results, rows, timing, finished, about=None):
     """Figures, reports and tables of the models in ``results`` (name ->
     ModelResults, in table order); ``results.md`` only when ``finished``:
-    it marks the run as done."""
+    it marks the run as done. ``about`` describes an evaluated model file
+    (its header then leaves out the training settings)."""
     names = list(results)
     curves = {}  # (attack, mode) -> model -> RobustnessCurve
     for name, r in results.items():
@@ -27,14 +28,14 @@ def write_outputs(run, settings, sizes, results, rows, timing, finished):
         _figures.plot_training_length(
             length, run.path / "training_length.png", sizes["eval"]
         )
-        text = _tables.training_length_markdown(length)
+        text = _tables.training_length_markdown(length, sizes["eval"])
         write_text_atomic(run.path / "training_length.md", text)
         write_text_atomic(
             run.path / "training_length.rst", _tables.markdown_to_rst(text)
         )
     views = {n: r.views for n, r in results.items() if r.views}
     if views:
-        text = _tables.views_markdown(views, settings.views, names)
+        text = _tables.views_markdown(views, settings.views, names, sizes["eval"])
         write_text_atomic(run.path / "views.md", text)
         write_text_atomic(run.path / "views.rst", _tables.markdown_to_rst(text))
     if curves:
@@ -49,8 +50,9 @@ def write_outputs(run, settings, sizes, results, rows, timing, finished):
         _tables.csv_text(settings, names, rows, sizes["eval"]),
     )
     write_text_atomic(
-        run.path / "results.rst", _tables.rst(settings, sizes, names, rows) + note
+        run.path / "results.rst",
+        _tables.rst(settings, sizes, names, rows, about) + note,
     )
     if finished:  # last: results.md marks the run as finished
-        text = _tables.markdown(settings, sizes, names, rows, curves, timing)
+        text = _tables.markdown(settings, sizes, names, rows, curves, timing, about)
         write_text_atomic(run.results, text + note)

@@ -53,13 +53,13 @@ def _hcc(objective, ie):
     return make
 
 
-def _adversarial(objective=None, ie=False, method="madry"):
+def _adversarial(objective=None, ie=False, method="madry", beta=1.0):
     """An adversarially trained model at the data set's AT budget."""
 
     def make(s):
         adv = dict(
             adv_method=method, adv_eps=AT_EPS[s.dataset],
-            adv_steps=BUDGETS[s.budget].adv_steps,
+            adv_steps=BUDGETS[s.budget].adv_steps, trades_beta=beta,
         )  # fmt: skip
         if objective is None:
             return AdversarialTrainingClassifier(**adv, **_common(s))
@@ -112,6 +112,19 @@ MODELS = {
             "C-DV-TRADES",
             _adversarial("dv", method="trades"),
             "C-DV trained with TRADES, beta 1, on the softmax of its K scores",
+            default=False,
+        ),
+        ModelSpec(
+            "TRADES-6",
+            _adversarial(method="trades", beta=6.0),
+            "the baseline CNN trained with TRADES, beta 6 (Zhang et al.'s reported "
+            "MNIST setting, 1/lambda = 6)",
+            default=False,
+        ),
+        ModelSpec(
+            "C-DV-TRADES-6",
+            _adversarial("dv", method="trades", beta=6.0),
+            "C-DV trained with TRADES, beta 6, on the softmax of its K scores",
             default=False,
         ),
     ]

@@ -32,16 +32,21 @@ class Row:
         return f"{ATTACKS[self.attack].label} {MODE_WORD[self.mode]}"
 
 
+def percent(acc, n):
+    """``95.8 [93.6, 97.3]``: an accuracy on ``n`` images, in percent, with its
+    exact 95% interval."""
+    low, high = accuracy_interval(round(acc * n), n)
+    return f"{100 * acc:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+
+
 def _cell(settings, row, model, n):
-    """``95.8 [93.6, 97.3]``: the accuracy on ``n`` images with its exact 95%
-    interval, the paper's number in brackets after it."""
+    """The accuracy with its interval (:func:`percent`), the paper's number in
+    brackets after it."""
     acc = row.accuracy.get(model)
     if acc is None:
         return "-"
     paper = paper_value(settings.dataset, row.attack, row.mode, row.eps, model)
-    low, high = accuracy_interval(round(acc * n), n)
-    text = f"{100 * acc:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
-    return text + (f" ({paper})" if paper is not None else "")
+    return percent(acc, n) + (f" ({paper})" if paper is not None else "")
 
 
 INTERVALS = (
@@ -50,17 +55,24 @@ INTERVALS = (
 )
 
 
-def settings_line(settings, sizes):
-    return (
+def settings_line(settings, sizes, about=None):
+    """The settings the numbers depend on: the training settings for models
+    trained here, or ``about`` (what the evaluated model file is) instead."""
+    attacked = (
         f"dataset={settings.dataset}, budget={settings.budget}, "
-        f"epochs={settings.epochs}, training images={sizes['train']}, "
         f"attacked test images={sizes['eval']} (curves {sizes['curve']}, report "
-        f"{sizes['report']}), seed={settings.seed}, ie_lambda={settings.ie_lambda}, "
-        f"sigma={settings.sigma}, batch_size={settings.batch_size}"
+        f"{sizes['report']}), seed={settings.seed}"
+    )
+    if about is not None:
+        return f"{attacked}; evaluated model: {about}"
+    return (
+        f"{attacked}; training: epochs={settings.epochs}, training images="
+        f"{sizes['train']}, ie_lambda={settings.ie_lambda}, sigma={settings.sigma}, "
+        f"batch_size={settings.batch_size}"
     )
 
 
-def markdown(settings, sizes, models, rows, curves, timing):
+def markdown(settings, sizes, models, rows, curves, timing, about=None):
     has_paper = any(
         paper_value(settings.dataset, r.attack, r.mode, r.eps, m) is not None
         for r in rows
@@ -70,7 +82,7 @@ def markdown(settings, sizes, models, rows, curves, timing):
     lines = [
         f"# Results: {settings.dataset}",
         "",
-        "Settings: " + settings_line(settings, sizes) + ".",
+        "Settings: " + settings_line(settings, sizes, about) + ".",
         "",
         "Accuracy in %, fixed-budget robust accuracy (clean mistakes count as "
         "failures). FGSM, PGD and PGD-L2 rows are the per-example worst case over "
@@ -93,11 +105,11 @@ def markdown(settings, sizes, models, rows, curves, timing):
     return "\n".join(lines) + "\n"
 
 
-def rst(settings, sizes, models, rows):
+def rst(settings, sizes, models, rows, about=None):
     """The table as a reST csv-table, for the Sphinx documentation."""
     lines = [
         f".. csv-table:: {settings.dataset}: "
-        + settings_line(settings, sizes)
+        + settings_line(settings, sizes, about)
         + ". "
         + INTERVALS,
         "   :header: " + ", ".join(["attack", "eps", *models]),
@@ -212,25 +224,28 @@ def table_rows(names, results, cells):
     return rows
 
 
-def training_length_markdown(curve):
+def training_length_markdown(curve, n):
+    """Accuracy (%, with its exact 95% interval over the ``n`` images) per
+    model and training length."""
     lines = [
+        f"Accuracy (%) per training length on {n} test images; " + INTERVALS,
+        "",
         "| model | epochs | clean | white-box | black-box |",
         "|---|---|---|---|---|",
     ]
     for name, points in curve.items():
         for epoch in sorted(points):
             p = points[epoch]
-            lines.append(
-                f"| {name} | {epoch} | {100 * p['clean']:.1f} | "
-                f"{100 * p['white-box']:.1f} | {100 * p['black-box']:.1f} |"
-            )
+            cells = [percent(p[k], n) for k in ("clean", "white-box", "black-box")]
+            lines.append(f"| {name} | {epoch} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 
-def views_markdown(table, views, names):
+def views_markdown(table, views, names, n):
     lines = [
-        "White-box robust accuracy (%) when the attacker is handed each view; in "
-        "brackets, the share of examples (%) that the raw-score attack breaks but "
+        "White-box robust accuracy (%, with its exact 95% interval over the "
+        f"{n} images) when the attacker is handed each view; in "
+        "parentheses, the share of examples (%) that the raw-score attack breaks but "
         "the view's attack does not. FLAG: the view masks gradients (that share "
         f"above {100 * MASKING_TOLERANCE:.0f}%, or more than 5% all-zero input "
         "gradients, or NaN).",
@@ -244,7 +259,7 @@ def views_markdown(table, views, names):
             for name in names:
                 acc, hidden = table[name][view, attack, eps]
                 flag = " FLAG" if hidden > MASKING_TOLERANCE else ""
-                cells.append(f"{100 * acc:.1f} ({100 * hidden:.1f}){flag}")
+                cells.append(f"{percent(acc, n)} ({100 * hidden:.1f}){flag}")
             label = ATTACKS[attack].label
             lines.append(
                 f"| {view} | {label} | {eps:.2f} | " + " | ".join(cells) + " |"

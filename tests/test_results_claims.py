@@ -1,0 +1,78 @@
+"""The p-values of docs/results.rst come from the package's comparison
+functions on the cells carried in runs/ (read with the read-only run API):
+each claim below is recomputed with ``compare_paired`` / ``compare_trainings``
+and its counts and p-value must be what the page prints."""
+
+from pathlib import Path
+
+import pytest
+
+from sk_guessfirst.adversarial import compare_paired, compare_trainings
+from sk_guessfirst.reproduce import open_run
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = (REPO / "docs/results.rst").read_text()
+# the page's line breaks fall anywhere: compare with single spaces
+PAGE = " ".join(RESULTS.split())
+S25 = "certify-sigma0.25-n10000-n0100-alpha0.001"
+S50 = "certify-sigma0.5-n10000-n0100-alpha0.001"
+
+# (run folder, A, B, cell, certified radius, A-only images, B-only images,
+#  the p-value as the page prints it)
+PAIRED = [
+    ("mnist-at", "C-DV-AT", "AT", "white-box-autoattack-0.3", None, 13, 7, "p = 0.26"),
+    ("mnist-at", "C-JS-IE-AT", "AT", "white-box-autoattack-0.3", None, 16, 9,
+     "p = 0.23"),
+    ("mnist-certify", "C-DV+N0.5", "CNN+N0.5", S50, 1.5, 70, 30, "p < 0.001"),
+    ("mnist-certify", "C-JS-IE+N0.5", "CNN+N0.5", S50, 1.5, 75, 26, "p < 0.001"),
+    ("mnist-certify", "C-DV+N0.25", "CNN+N0.25", S25, 0.5, 8, 13, "p = 0.38"),
+    ("mnist-certify", "C-JS-IE+N0.25", "CNN+N0.25", S25, 0.5, 7, 11, "0.48"),
+    ("mnist-certify", "C-DV+N0.5", "CNN+N0.5", S50, 0.5, 8, 8, "p = 1.0"),
+    ("fashion-certify", "C-DV+N0.25", "CNN+N0.25", S25, 0.75, 18, 33, "p = 0.049"),
+    ("fashion-certify", "C-DV+N0.5", "CNN+N0.5", S50, 1.0, 28, 13, "p = 0.028"),
+    ("fashion-certify", "C-DV+N0.5", "CNN+N0.5", S50, 1.5, 29, 21, "p = 0.32"),
+    ("fashion-certify", "C-JS-IE+N0.5", "CNN+N0.5", S50, 1.5, 31, 24, "0.42"),
+]  # fmt: skip
+
+# Fashion-MNIST AT against C-DV-AT over three trainings (seeds 0, 1, 2):
+# (cell, AT-only images, C-DV-AT-only images, pooled p as printed)
+TRAININGS = [
+    ("white-box-autoattack-0.15", 34, 62, "p = 0.006"),
+    ("white-box-pgd-0.15", 48, 58, "p = 0.38"),
+    ("clean", 49, 50, "p = 1.0"),
+]
+
+
+def _matches(p: float, printed: str) -> bool:
+    """Whether the page's ``p = 0.26`` / ``p < 0.001`` / ``0.48`` is ``p``
+    rounded to the digits printed."""
+    token = printed.split()[-1]
+    if "<" in printed:
+        return p < float(token)
+    digits = len(token.split(".")[1])
+    return round(p, digits) == float(token)
+
+
+@pytest.mark.parametrize("claim", PAIRED, ids=lambda c: f"{c[0]}-{c[1]}-{c[4]}")
+def test_paired_p_values_on_the_page_are_the_packages(claim):
+    folder, a, b, cell, radius, only_a, only_b, printed = claim
+    run = open_run(REPO / "runs" / folder)
+    c = compare_paired(
+        run.mask(a, cell, radius=radius), run.mask(b, cell, radius=radius)
+    )
+    assert (c.only_a, c.only_b) == (only_a, only_b)
+    assert _matches(c.pvalue, printed), c
+    assert printed in PAGE
+
+
+@pytest.mark.parametrize("claim", TRAININGS, ids=lambda c: c[0])
+def test_the_comparison_over_trainings_on_the_page_is_the_packages(claim):
+    cell, only_at, only_cdv, printed = claim
+    runs = [open_run(REPO / "runs" / f) for f in
+            ("fashion-at", "fashion-at-s1", "fashion-at-s2")]  # fmt: skip
+    t = compare_trainings([(r.mask("AT", cell), r.mask("C-DV-AT", cell)) for r in runs])
+    only_a = sum(c.only_a for c in t.trainings)
+    only_b = sum(c.only_b for c in t.trainings)
+    assert (only_a, only_b) == (only_at, only_cdv)
+    assert _matches(t.pooled_pvalue, printed), t
+    assert f"{only_a} against {only_b}" in PAGE and printed in PAGE
