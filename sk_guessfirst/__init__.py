@@ -8,7 +8,11 @@ regulariser, and evaluated against adversarial attacks through ART.
 import importlib
 
 from . import datasets, objectives, regularizers
-from .adversarial_training import AdversarialTrainingClassifier
+from ._version import __version__
+from .adversarial_training import (
+    AdversarialHypothesisClassifier,
+    AdversarialTrainingClassifier,
+)
 from .estimators import (
     CNNClassifier,
     HypothesisConditionedClassifier,
@@ -17,8 +21,6 @@ from .estimators import (
     VIBClassifier,
 )
 from .objectives import OBJECTIVES
-
-__version__ = "0.2.0.dev0"
 
 
 def __getattr__(name):
@@ -30,6 +32,7 @@ def __getattr__(name):
 
 
 __all__ = [
+    "AdversarialHypothesisClassifier",
     "AdversarialTrainingClassifier",
     "CNNClassifier",
     "HypothesisConditionedClassifier",

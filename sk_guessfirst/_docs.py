@@ -104,8 +104,11 @@ adv_method : {"madry", "trades"}, default="madry"
     trades_beta : float, default=1.0
         TRADES' weight of the robust KL term (Zhang et al.: 1.0 on MNIST,
         6.0 on CIFAR-10); used with ``adv_method="trades"`` only.
-    clip_values : tuple, default=(0.0, 1.0)
-        Valid input range (X outside it is refused: the budget is in its scale)."""
+    clip_values : tuple or None, default=None
+        The range the inner attack keeps its examples in (``adv_eps`` is in
+        its scale): None takes the training data's range (``clip_values_``);
+        a (low, high) tuple refuses training data outside it (images scaled
+        to [0, 1]: pass (0.0, 1.0) to be sure none is mis-scaled)."""
 
 
 def fill_doc(cls):

@@ -29,7 +29,7 @@ from skorch.dataset import unpack_data
 
 from ._base import GuessFirstNet, positive
 from ._docs import fill_doc
-from .adversarial._model import LOSSES, AttackedFunction, check_loss_name
+from .attacked._function import LOSSES, AttackedFunction, check_loss_name
 from .estimators import CNNClassifier, HypothesisConditionedClassifier
 
 __all__ = [
@@ -172,7 +172,7 @@ class Method:
 def _madry_step(net, X, y, fit_params, ordinary_step):
     X_adv = pgd_examples(
         net, X, y, eps=net.adv_eps, steps=net.adv_steps,
-        clip_values=tuple(net.clip_values), loss=net.adv_loss,
+        clip_values=net.clip_values_, loss=net.adv_loss,
     )  # fmt: skip
     return ordinary_step((X_adv, y))
 
@@ -183,7 +183,7 @@ def _trades_step(net, X, y, fit_params, ordinary_step):
         clean = AttackedFunction(module, objective=objective)(X)
     X_adv = pgd_examples(
         net, X, y, eps=net.adv_eps, steps=net.adv_steps,
-        clip_values=tuple(net.clip_values), loss=lambda out, _: trades_kl(clean, out),
+        clip_values=net.clip_values_, loss=lambda out, _: trades_kl(clean, out),
     )  # fmt: skip
     net._trades_adversarial = X_adv
     try:
@@ -235,7 +235,7 @@ class AdversarialTrainingMixin:
         "adv_steps": [positive(numbers.Integral)],
         "adv_loss": [StrOptions(set(LOSSES))],
         "trades_beta": [positive()],
-        "clip_values": [tuple, list],
+        "clip_values": [tuple, list, None],
     }
 
     def __init__(
@@ -246,7 +246,7 @@ class AdversarialTrainingMixin:
         adv_steps=40,
         adv_loss="ce",
         trades_beta=1.0,
-        clip_values=(0.0, 1.0),
+        clip_values=None,
         **kwargs,
     ):
         super().__init__(**kwargs)  # the estimator's own parameters
@@ -256,6 +256,33 @@ class AdversarialTrainingMixin:
         self.adv_loss = adv_loss
         self.trades_beta = trades_beta
         self.clip_values = clip_values
+
+    def _train(self, X, y, epochs=None):
+        self.clip_values_ = self._clip_range(X)
+        return super()._train(X, y, epochs)
+
+    def _clip_range(self, X):
+        """The range the inner attack keeps its examples in: ``clip_values``,
+        with X inside it, or X's own range where it is None."""
+        lo, hi = float(X.min()), float(X.max())
+        if self.clip_values is None:
+            return (lo, hi)
+        if len(self.clip_values) != 2 or not (
+            float(self.clip_values[0]) < float(self.clip_values[1])
+        ):
+            raise ValueError(
+                f"clip_values must be (low, high) with low < high, got "
+                f"{self.clip_values!r}"
+            )
+        c_lo, c_hi = (float(v) for v in self.clip_values)
+        if lo < c_lo or hi > c_hi:
+            raise ValueError(
+                f"X lies in [{lo:.4g}, {hi:.4g}], outside clip_values="
+                f"{tuple(self.clip_values)} (the attack's budget adv_eps is in that "
+                "scale): scale X into it, or pass clip_values=None to use the "
+                "training data's range"
+            )
+        return (c_lo, c_hi)
 
     def train_step_single(self, batch, **fit_params):
         """One adversarial training step of ``adv_method`` on the batch."""

@@ -237,7 +237,7 @@ def _protocol_options(BUDGETS, PROTOCOL, VIEWS):
 
 
 def build_parser():
-    from . import __version__
+    from ._version import __version__
     from .adversarial import VIEWS
     from .benchmarks import BENCHMARKS
     from .reproduce import BUDGETS, DEFAULT_MODELS, MODELS, PROTOCOL

@@ -559,7 +559,7 @@ def test_a_new_attack_or_view_is_one_entry_seen_everywhere(hcc, digits, monkeypa
     from sk_guessfirst.adversarial import ATTACKS, VIEWS
     from sk_guessfirst.adversarial._attacks import ATTACKS as registry
     from sk_guessfirst.adversarial._attacks import attack_table_rst
-    from sk_guessfirst.adversarial._model import View
+    from sk_guessfirst.attacked._function import View
     from sk_guessfirst.cli import build_parser
     from sk_guessfirst.reproduce._tables import Row
 

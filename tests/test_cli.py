@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sk_guessfirst.adversarial import accuracy_interval
 from sk_guessfirst.cli import main
 
 REPO = Path(__file__).resolve().parents[1]
@@ -366,7 +367,8 @@ def test_training_length_and_attacker_views(tmp_path):
         r for r in _table(out) if r["attack"] == "clean" and r["model"] == "CNN"
     )
     final = next(ln for ln in length.splitlines() if ln.startswith("| CNN | 2 |"))
-    assert float(final.split("|")[3]) == pytest.approx(
+    # "97.0 [93.2, 99.0]": the accuracy, then its interval
+    assert float(final.split("|")[3].split()[0]) == pytest.approx(
         float(clean["accuracy"]), abs=0.05
     )
     # ... and its attacked points are the table's PGD cells themselves (the
@@ -381,7 +383,7 @@ def test_training_length_and_attacker_views(tmp_path):
             if (r["attack"], r["mode"], r["eps"], r["model"], r["loss"])
             == ("pgd", mode, "0.15", "CNN", "worst")
         )
-        assert final.split("|")[column].strip() == f"{float(cell['accuracy']):.1f}"
+        assert final.split("|")[column].split()[0] == f"{float(cell['accuracy']):.1f}"
     views = (out / "views.md").read_text()
     assert "| sigmoid | PGD | 0.15 |" in views and "input gradients" in views
     # the CNN's "activated" view is its raw scores: with the table's random
@@ -396,7 +398,11 @@ def test_training_length_and_attacker_views(tmp_path):
     row = next(
         ln for ln in views.splitlines() if ln.startswith("| activated | PGD | 0.15")
     )
-    assert row.split("|")[4].strip() == f"{float(pgd['accuracy']):.1f} (0.0)"
+    acc = float(pgd["accuracy"])
+    low, high = accuracy_interval(round(acc / 100 * 20), 20)  # 20 images
+    assert row.split("|")[4].strip() == (
+        f"{acc:.1f} [{100 * low:.1f}, {100 * high:.1f}] (0.0)"
+    )
     assert len(list(out.rglob("view-*-white-box-*.npz"))) == 2 * 2 * 4  # 2 x 2 x rows
     assert (out / "training_length.png").is_file()
     assert ".. csv-table::" in (out / "views.rst").read_text()

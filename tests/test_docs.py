@@ -99,5 +99,31 @@ def test_version_is_written_once():
     sources = [root / "pyproject.toml", root / "README.md", root / "docs" / "conf.py"]
     sources += sorted((root / "sk_guessfirst").rglob("*.py"))
     holders = [p.relative_to(root) for p in sources if release in p.read_text()]
-    assert holders == [Path("sk_guessfirst/__init__.py")]  # read by the rest
+    assert holders == [Path("sk_guessfirst/_version.py")]  # read by the rest
     assert version("sk-guessfirst") == release  # ... and by the packaging
+
+
+PUBLIC_MODULES = [
+    "sk_guessfirst", "sk_guessfirst.adversarial", "sk_guessfirst.attacked",
+    "sk_guessfirst.adversarial_training", "sk_guessfirst.checkpoint",
+    "sk_guessfirst.datasets", "sk_guessfirst.information",
+    "sk_guessfirst.objectives", "sk_guessfirst.reproduce",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("module", PUBLIC_MODULES)
+def test_every_export_is_on_the_api_page(module):
+    import importlib
+    import re
+    import types
+    from pathlib import Path
+
+    api = (Path(__file__).resolve().parents[1] / "docs/api.rst").read_text()
+    m = importlib.import_module(module)
+    missing = [
+        name for name in m.__all__
+        if not isinstance(getattr(m, name), types.ModuleType)
+        and name != "__version__"
+        and not re.search(rf"^   (\w+\.)?{re.escape(name)}$", api, re.M)
+    ]  # fmt: skip
+    assert not missing, f"{module} exports {missing}, not on docs/api.rst"

@@ -13,7 +13,6 @@ from torch import nn
 
 from sk_guessfirst.adversarial import robustness_report
 from sk_guessfirst.adversarial._binarization import binarization_test
-from sk_guessfirst.adversarial._bpda import StraightThrough
 from sk_guessfirst.adversarial._zoo import (
     DEFENCES,
     LIGHT,
@@ -21,6 +20,7 @@ from sk_guessfirst.adversarial._zoo import (
     defended,
     undefended_mlp,
 )
+from sk_guessfirst.attacked._bpda import StraightThrough
 
 EPS, N = 0.1, 100
 

@@ -11,7 +11,7 @@ from sk_guessfirst.reproduce._certify import noisy
 def test_the_default_run_is_the_papers_models_and_at():
     assert DEFAULT_MODELS == ("CNN", "C-DV", "C-JS", "C-DV-IE", "C-JS-IE", "VIB", "AT")
     assert set(MODELS) - set(DEFAULT_MODELS) == {
-        "TRADES", "C-DV-AT", "C-JS-IE-AT", "C-DV-TRADES"
+        "TRADES", "C-DV-AT", "C-JS-IE-AT", "C-DV-TRADES", "TRADES-6", "C-DV-TRADES-6"
     }  # fmt: skip
 
 
@@ -25,7 +25,11 @@ def test_the_default_run_is_the_papers_models_and_at():
         ("C-JS-IE-AT", AdversarialHypothesisClassifier,
          dict(adv_method="madry", objective="js", ie_lambda=0.03, sigma=10.0)),
         ("C-DV-TRADES", AdversarialHypothesisClassifier,
-         dict(adv_method="trades", objective="dv", ie_lambda=0.0)),
+         dict(adv_method="trades", objective="dv", ie_lambda=0.0, trades_beta=1.0)),
+        ("TRADES-6", AdversarialTrainingClassifier,
+         dict(adv_method="trades", trades_beta=6.0)),
+        ("C-DV-TRADES-6", AdversarialHypothesisClassifier,
+         dict(adv_method="trades", objective="dv", trades_beta=6.0)),
     ],
 )  # fmt: skip
 @pytest.mark.parametrize("dataset, eps", [("mnist", 0.3), ("fashion-mnist", 0.15)])

@@ -44,3 +44,24 @@ def test_holm_adjusts_as_its_definition():
     # sorted 0.01, 0.03, 0.04 times 3, 2, 1, then running maximum
     assert adjust_pvalues(p) == pytest.approx([0.03, 0.06, 0.06])
     assert adjust_pvalues([]) == []
+
+
+def test_compare_trainings_pools_discordant_images_and_tests_trainings():
+    from scipy.stats import binomtest, ttest_1samp
+
+    from sk_guessfirst.adversarial import compare_trainings
+
+    rng = np.random.RandomState(0)
+    pairs = [(rng.rand(200) < 0.6, rng.rand(200) < q) for q in (0.5, 0.55, 0.45)]
+    c = compare_trainings(pairs)
+    only_a = sum(int((a & ~b).sum()) for a, b in pairs)
+    only_b = sum(int((~a & b).sum()) for a, b in pairs)
+    assert c.pooled_pvalue == binomtest(only_a, only_a + only_b, 0.5).pvalue
+    d = [a.mean() - b.mean() for a, b in pairs]
+    assert c.ttest_pvalue == pytest.approx(ttest_1samp(d, 0.0).pvalue)
+    np.testing.assert_allclose(c.differences, d)
+    assert "paired t-test, 2 df" in str(c)
+    # one training: the t-test is undefined, said as nan
+    assert np.isnan(compare_trainings(pairs[:1]).ttest_pvalue)
+    with pytest.raises(ValueError, match="at least one training"):
+        compare_trainings([])

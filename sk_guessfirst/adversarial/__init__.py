@@ -6,6 +6,8 @@ end to end); black-box attacks craft on a substitute and transfer. Budgets
 attack is described once in :data:`ATTACKS`.
 """
 
+from ..attacked._function import LOSSES, VIEWS, MarginLoss, attacked_function
+from ..attacked._torch_classifier import TorchClassifier
 from . import _artconfig  # noqa: F401  (first: ART's config before ART's import)
 from ._art import to_art
 from ._attacks import ATTACKS, MODES, AttackSpec
@@ -18,7 +20,6 @@ from ._evaluate import (
     evaluate_attack,
 )
 from ._exported import UnsafeModelFile, load_exported
-from ._model import LOSSES, VIEWS, MarginLoss, attacked_function
 from ._report import (
     CHECKS,
     REMEDIES,
@@ -38,7 +39,6 @@ from ._stats import (
     format_accuracy,
 )
 from ._substitute import SubstituteCache, fit_substitute
-from ._torch_classifier import TorchClassifier
 
 __all__ = [
     "ATTACKS",

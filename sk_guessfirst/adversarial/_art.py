@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from art.estimators.classification import PyTorchClassifier
 
-from ._model import (
+from ..attacked._function import (
     attacked_function,
     check_clip_values,
     check_loss_name,
@@ -62,9 +62,18 @@ def to_art(
     **art_kwargs
         Passed on to ``PyTorchClassifier``: ``preprocessing_defences=[...]``
         (e.g. ART's ``FeatureSqueezing``), ``postprocessing_defences``,
-        ``preprocessing`` and so on. The classifier is a frozen snapshot, so
-        ART's own trainers (``AdversarialTrainerMadryPGD``) cannot train the
-        estimator through it: use ``AdversarialTrainingClassifier``.
+        ``preprocessing`` and so on.
+
+    Notes
+    -----
+    The classifier is a frozen snapshot with no optimizer: ART's trainers
+    (``AdversarialTrainer``, ``AdversarialTrainerMadryPGD``) and its ``fit``
+    are refused with a ``TypeError`` that says so; adversarial training is
+    :class:`~sk_guessfirst.AdversarialTrainingClassifier` and
+    :class:`~sk_guessfirst.AdversarialHypothesisClassifier` (Madry's PGD or
+    TRADES, with the estimators' callbacks, checkpoints and searches).
+    Attacks that require probabilities (``SimBA``) take
+    ``view="probabilities"``; ART's own ``AutoAttack`` works as is.
 
     Returns
     -------
@@ -84,7 +93,7 @@ def to_art(
     target = resolve_target(estimator)
     lo, hi = check_clip_values(clip_values)
     module = attacked_function(target, view=view, eot_samples=eot_samples)
-    return PyTorchClassifier(
+    return FrozenPyTorchClassifier(
         model=module,
         loss=check_loss_name(loss).module(),
         input_shape=target.input_shape,
@@ -93,6 +102,22 @@ def to_art(
         device_type="gpu" if torch.device(device_of(target)).type == "cuda" else "cpu",
         **art_kwargs,
     )
+
+
+class FrozenPyTorchClassifier(PyTorchClassifier):
+    """ART's ``PyTorchClassifier`` on a frozen snapshot: it refuses training."""
+
+    def fit(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError(
+            "to_art's classifier is a frozen snapshot of a fitted estimator and "
+            "cannot be trained (ART's AdversarialTrainer and "
+            "AdversarialTrainerMadryPGD call its fit): train with "
+            "sk_guessfirst.AdversarialTrainingClassifier or "
+            "AdversarialHypothesisClassifier (adv_method='madry' or 'trades'), "
+            "then wrap the fitted model with to_art"
+        )
+
+    fit_generator = fit
 
 
 def craft_art(attack_class, norm, source, X, y_enc, eps, loss, params, opts):

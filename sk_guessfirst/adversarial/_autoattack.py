@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ._model import attacked_function, device_of
+from ..attacked._function import attacked_function, device_of
 
 _NORMS = {float(np.inf): "Linf", 2.0: "L2"}
 _AFTER = re.compile(r"robust accuracy after ([A-Z-]+): ([0-9.]+)%")

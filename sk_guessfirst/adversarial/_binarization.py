@@ -25,8 +25,8 @@ from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from ._model import attacked_function, check_Xy, resolve_target
-from ._torch_classifier import TorchClassifier
+from ..attacked._function import attacked_function, check_Xy, resolve_target
+from ..attacked._torch_classifier import TorchClassifier
 
 
 @dataclass(frozen=True)

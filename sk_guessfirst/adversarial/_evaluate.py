@@ -15,10 +15,7 @@ from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
 from .._plaindata import check_mask, plain_type
-from ._art import generate
-from ._attacks import AttackSpec, check_attack, check_loss, check_mode
-from ._backends import Outcome
-from ._model import (
+from ..attacked._function import (
     Target,
     check_clip_values,
     check_view,
@@ -27,6 +24,9 @@ from ._model import (
     norms,
     resolve_target,
 )
+from ._art import generate
+from ._attacks import AttackSpec, check_attack, check_loss, check_mode
+from ._backends import Outcome
 from ._substitute import source_target
 
 EOT_SAMPLES = 20  # AutoAttack's rand version: 20 EOT iterations

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ._model import attacked_function, device_of, norms
+from ..attacked._function import attacked_function, device_of, norms
 
 
 def _split(params):

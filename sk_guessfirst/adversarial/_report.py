@@ -12,9 +12,14 @@ from art.utils import to_categorical
 from numpy.typing import ArrayLike
 
 from .._plaindata import plain_type
+from ..attacked._function import (
+    check_clip_values,
+    check_Xy,
+    is_stochastic,
+    resolve_target,
+)
 from ._art import to_art
 from ._evaluate import check_eps, evaluate_attack
-from ._model import check_clip_values, check_Xy, is_stochastic, resolve_target
 from ._stats import compare_paired, format_accuracy
 from ._substitute import SubstituteCache
 
@@ -335,7 +340,7 @@ def _gradients(ev):
 
 
 def _probabilities(ev):
-    from ._model import attacked_function
+    from ..attacked._function import attacked_function
 
     module = attacked_function(ev.target, view=ev.common["view"])
     with torch.no_grad():

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..attacked._function import check_view
 from ._attacks import check_attack, check_loss, check_mode
 from ._evaluate import check_eps, evaluate_attack
-from ._model import check_view
 from ._smoothing import Smoothing
 from ._stats import accuracy_interval
 from ._substitute import SubstituteCache

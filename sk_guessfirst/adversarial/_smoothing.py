@@ -25,14 +25,14 @@ import torch
 from scipy.stats import norm
 
 from .._plaindata import check_vector, plain_type
-from ._evaluate import _seeded
-from ._model import (
+from ..attacked._function import (
     attacked_function,
     check_clip_values,
     check_Xy,
     device_of,
     resolve_target,
 )
+from ._evaluate import _seeded
 
 
 @plain_type
@@ -185,7 +185,7 @@ class Smoothing:
         evaluation detects it as randomised and attacks it through the
         expectation over 20 draws, i.e. the smoothed classifier's soft
         probabilities (Salman et al. 2019's attack on smoothed classifiers)."""
-        from ._torch_classifier import TorchClassifier
+        from ..attacked._torch_classifier import TorchClassifier
 
         target = resolve_target(estimator)
         return TorchClassifier(

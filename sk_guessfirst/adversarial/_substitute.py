@@ -8,8 +8,8 @@ from typing import Any
 import joblib
 import numpy as np
 
+from ..attacked._function import resolve_target
 from ._attacks import check_mode
-from ._model import resolve_target
 
 SUBSTITUTE_DEFAULTS = {"max_epochs": 10, "random_state": 0}
 

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._torch_classifier import TorchClassifier
+from ..attacked._torch_classifier import TorchClassifier
 
 
 class _Wrap(nn.Module):

@@ -507,7 +507,7 @@ def provenance(estimator=None) -> dict:
     import numpy
     import torch
 
-    from .. import __version__
+    from .._version import __version__
 
     device = "cpu"
     if estimator is not None:

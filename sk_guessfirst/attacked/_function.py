@@ -96,6 +96,13 @@ VIEWS: dict[str, View] = {
             smoothing=0.05,
         ),
         View(
+            "probabilities",
+            "p(k|x), the model's predict_proba: for attacks that require "
+            "probabilities (ART's SimBA); a gradient attack on it may saturate, "
+            "which the robustness report checks",
+            lambda scores, objective: objective.proba(scores),
+        ),
+        View(
             "clipped-log-proba",
             "log of p(k|x) clipped to [1e-7, 1] (what a Keras-style cross-entropy on "
             "probabilities differentiates)",
