@@ -503,7 +503,10 @@ class GuessFirstNet(NeuralNetClassifier):
         if len(self.history) == 0:
             return
         idx = np.random.RandomState(0).permutation(len(X))[:n]
-        accuracy = float(np.mean(self._scores(X[idx]).argmax(1) == y[idx]))
+        # X is validated already: validating it again as a user's X would
+        # warn that a DataFrame's feature names went missing
+        scores = self._scores_of_validated(X[idx])
+        accuracy = float(np.mean(scores.argmax(1) == y[idx]))
         majority = float(np.bincount(y[idx]).max() / len(idx))
         if accuracy <= majority + 0.02:
             warnings.warn(
@@ -557,6 +560,9 @@ class GuessFirstNet(NeuralNetClassifier):
         with self._resolved_device():
             return super().load_params(*args, **kwargs)
 
+    # a class named for convolutions warns where flat rows make it an MLP
+    _convolutional = False
+
     def _module_kwargs(self):
         """Parameters of the module that come from the estimator and the data."""
         return {"input_shape": self.input_shape_, "n_classes": len(self.classes_)}
@@ -577,6 +583,20 @@ class GuessFirstNet(NeuralNetClassifier):
         self.module_ = self.initialized_instance(self.module, kwargs)
         own = kwargs.get("trunk") is not None
         self.input_kind_ = "own" if own else trunk_kind(self.input_shape_)
+        if self._convolutional and self.input_kind_ == "mlp":
+            side = math.isqrt(math.prod(self.input_shape_))
+            hint = (
+                f" (input_shape=(1, {side}, {side}) for {side}x{side} images)"
+                if side * side == math.prod(self.input_shape_) and side >= 8
+                else ""
+            )
+            warnings.warn(
+                f"{type(self).__name__} got flat rows of {self.input_shape_[0]} "
+                "features and builds an MLP trunk, not convolutions: pass images "
+                f"as (n, H, W) or (n, C, H, W) arrays, or input_shape=...{hint}",
+                UserWarning,
+                stacklevel=2,
+            )
         return self
 
     def get_iterator(self, dataset, training=False):
@@ -640,7 +660,12 @@ class GuessFirstNet(NeuralNetClassifier):
             yield from super().forward_iter(X, training=training, device=device)
 
     def _scores(self, X):
+        """(n, K) float64 scores of X as a user gives it (validated)."""
         X, _ = _unpack_dataset(X, None, targets_allowed=True)
+        check_is_fitted(self)
+        return self._scores_of_validated(self._validate_X(X, reset=False))
+
+    def _scores_of_validated(self, X):
         """(n, K) float64 scores, written batch by batch into one array.
 
         Nothing of a batch outlives it (skorch's ``forward`` keeps every
@@ -648,8 +673,6 @@ class GuessFirstNet(NeuralNetClassifier):
         between the freed per-batch temporaries fragment the heap: resident
         memory then grew with n far beyond the output's size).
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
         out, start = None, 0
         for batch in self.forward_iter(X, training=False):
             scores = to_numpy(batch)

@@ -347,6 +347,9 @@ class AdversarialTrainingClassifier(AdversarialTrainingMixin, CNNClassifier):
     Attributes
     ----------
     {common_attributes}
+    clip_values_ : tuple of float
+        The range the inner attack kept its examples in: ``clip_values``, or
+        the training data's range where it is None.
 
     Examples
     --------
@@ -393,7 +396,12 @@ class AdversarialHypothesisClassifier(
 
     Attributes
     ----------
+    class_weight_ : ndarray of shape (n_classes,) or None
+        The class weights used in training.
     {common_attributes}
+    clip_values_ : tuple of float
+        The range the inner attack kept its examples in: ``clip_values``, or
+        the training data's range where it is None.
 
     Examples
     --------

@@ -279,6 +279,8 @@ class CNNClassifier(GuessFirstNet):
     (2,)
     """
 
+    _convolutional = True
+
     def __init__(self, *, module=CNNModule, criterion=nn.CrossEntropyLoss, **kwargs):
         super().__init__(module, criterion=criterion, **kwargs)
 

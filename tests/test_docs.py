@@ -10,6 +10,7 @@ from numpydoc.validate import validate
 
 import sk_guessfirst
 from sk_guessfirst import (
+    AdversarialHypothesisClassifier,
     AdversarialTrainingClassifier,
     CNNClassifier,
     HypothesisConditionedClassifier,
@@ -70,6 +71,7 @@ ESTIMATORS = [
     (VIBClassifier, {}),
     (LeNet5Classifier, {}),
     (AdversarialTrainingClassifier, {"adv_steps": 1, "adv_eps": 0.05}),
+    (AdversarialHypothesisClassifier, {"adv_steps": 1, "adv_eps": 0.05}),
 ]
 
 

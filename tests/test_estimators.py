@@ -517,3 +517,32 @@ def test_set_params_stores_a_bad_device_and_fit_refuses_it(blobs):
     assert clf.set_params(device=-1) is clf and clf.device == -1
     with pytest.raises(ValueError, match="'device' parameter"):
         clf.fit(X, y)
+
+
+def test_a_dataframe_fit_warns_nothing_about_feature_names(blobs):
+    pd = pytest.importorskip("pandas")
+    X, y = blobs
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        clf = HypothesisConditionedClassifier(**FAST).fit(df, y)  # the chance
+        # check reads the validated X itself
+        clf.predict(df)
+    assert list(clf.feature_names_in_) == list(df.columns)
+    with pytest.warns(UserWarning, match="valid feature names"):
+        clf.predict(X)  # sklearn's own warning stays where it is true
+
+
+@pytest.mark.parametrize("Est", [CNNClassifier, LeNet5Classifier])
+def test_a_convolutional_class_warns_on_flat_rows(Est):
+    from sk_guessfirst.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    flat = X.reshape(len(X), -1)[:200]
+    with pytest.warns(UserWarning, match=r"MLP trunk.*input_shape=\(1, 8, 8\)"):
+        clf = Est(max_epochs=1, device="cpu").fit(flat, y[:200])
+    assert clf.input_kind_ == "mlp"
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*MLP trunk")  # images said
+        Est(max_epochs=1, device="cpu", input_shape=(1, 8, 8)).fit(flat, y[:200])
+        HypothesisConditionedClassifier(max_epochs=1, device="cpu").fit(flat, y[:200])
