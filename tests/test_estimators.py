@@ -546,3 +546,17 @@ def test_a_convolutional_class_warns_on_flat_rows(Est):
         warnings.filterwarnings("error", message=".*MLP trunk")  # images said
         Est(max_epochs=1, device="cpu", input_shape=(1, 8, 8)).fit(flat, y[:200])
         HypothesisConditionedClassifier(max_epochs=1, device="cpu").fit(flat, y[:200])
+
+
+def test_compile_on_the_cpu_warns_of_its_fixed_cost(blobs, monkeypatch):
+    import torch
+
+    X, y = blobs
+    # skorch compiles through torch.compile: stand it in, the warning is the
+    # package's and comes first (a real compile costs 20-40 s here)
+    monkeypatch.setattr(torch, "compile", lambda module, **kwargs: module)
+    with pytest.warns(UserWarning, match="compile=True on the CPU.*pays off only"):
+        HypothesisConditionedClassifier(**FAST, compile=True).fit(X, y)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="compile=True")
+        HypothesisConditionedClassifier(**FAST).fit(X, y)

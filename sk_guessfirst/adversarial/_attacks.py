@@ -22,7 +22,30 @@ import numpy as np
 
 from ._backends import ART, AutoAttack, Foolbox, _lazy
 
-MODES = ("white-box", "black-box")
+
+@dataclass(frozen=True)
+class Mode:
+    """How an attack is run: on the attacked model's own gradients, or
+    crafted on a substitute and transferred (``uses_substitute``)."""
+
+    name: str
+    uses_substitute: bool
+    word: str  # the tables' short word
+    summary: str
+
+
+MODES: dict[str, Mode] = {
+    m.name: m
+    for m in (
+        Mode("white-box", False, "white", "crafted on the model itself"),
+        Mode(
+            "black-box",
+            True,
+            "black",
+            "crafted on a substitute, transferred to the model",
+        ),  # fmt: skip
+    )
+}
 LINF, L2 = float(np.inf), 2.0
 NORM_NAMES = {LINF: "L-inf", L2: "L2"}
 
@@ -68,7 +91,7 @@ class AttackSpec:
     minimal: bool
     defaults: Callable[[float], dict]
     summary: str
-    modes: tuple = MODES
+    modes: tuple = tuple(MODES)
     step_rule: Callable[[float, dict], dict] | None = None
 
     @property
@@ -293,14 +316,15 @@ def check_attack(attack) -> AttackSpec:
     return ATTACKS[attack]
 
 
-def check_mode(mode, spec=None):
+def check_mode(mode, spec=None) -> Mode:
+    """The registry entry of ``mode`` (a name), with a helpful error."""
     if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        raise ValueError(f"mode must be one of {tuple(MODES)}, got {mode!r}")
     if spec is not None and mode not in spec.modes:
         raise ValueError(
             f"attack {spec.name!r} runs in {spec.modes} only, not {mode!r}"
         )
-    return mode
+    return MODES[mode]
 
 
 def check_loss(loss, spec):

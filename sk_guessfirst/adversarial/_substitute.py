@@ -74,8 +74,7 @@ class SubstituteCache:
 
 def source_target(target, mode, substitute, spec=None):
     """What the attack differentiates: the target itself, or its substitute."""
-    check_mode(mode, spec)
-    if mode == "white-box":
+    if not check_mode(mode, spec).uses_substitute:
         return target
     if substitute is None:
         raise ValueError(

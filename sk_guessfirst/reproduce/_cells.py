@@ -23,6 +23,7 @@ import numpy as np
 from .._plaindata import plain_type
 from ..adversarial import (
     ATTACKS,
+    MODES,
     AttackResult,
     attack_examples,
     evaluate_attack,
@@ -143,13 +144,13 @@ class TableCell(Cell):
 
     @property
     def uses_substitute(self):
-        return self.mode == "black-box"
+        return MODES[self.mode].uses_substitute
 
     def describe(self, model):
         return f"{model.name} {self.attack} {self.mode} eps={self.eps}"
 
     def compute(self, exp, model):
-        if self.mode == "white-box":
+        if not MODES[self.mode].uses_substitute:
             return evaluate_attack(
                 model.estimator, exp.X, exp.y, attack=self.attack, eps=self.eps,
                 random_state=self.seed(exp), **self.params(exp),
@@ -211,7 +212,7 @@ class CurveCell(Cell):
 
     @property
     def uses_substitute(self):
-        return self.mode == "black-box"
+        return MODES[self.mode].uses_substitute
 
     def describe(self, model):
         return f"{model.name} curve {self.attack} {self.mode}"
@@ -281,7 +282,7 @@ class LengthCell(Cell):
 
     @property
     def uses_substitute(self):
-        return self.mode == "black-box"
+        return MODES[self.mode].uses_substitute
 
     def describe(self, model):
         return (

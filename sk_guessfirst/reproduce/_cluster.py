@@ -340,7 +340,7 @@ class ClusterRun:
         sub = self.exp.substitute
         needs_sub = cell.uses_substitute or isinstance(cell, LengthCell)
         clean = crafts = None
-        if isinstance(cell, TableCell) and cell.mode == "black-box":
+        if isinstance(cell, TableCell) and cell.uses_substitute:
             clean = self.result(trained, Clean(), snapshot_of)
             losses = ATTACKS[cell.attack].losses
             keys = [(cell.attack, cell.eps, loss) for loss in losses]

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from sklearn.base import clone
 
-from ..adversarial import ATTACKS
+from ..adversarial import ATTACKS, MODES
 from ..checkpoint import (
     check_checkpoint,
     checkpoint_epochs,
@@ -45,14 +45,13 @@ from ._plan import (
     PROTOCOL,
     REPORT_EPS,
     SUBSTITUTE,
+    TABLE_MODES,
     VIEW_ROWS,
     ModelSpec,
 )
 from ._progress import EpochProgress, Progress, duration
 from ._run import RunDirectory, Trained, data_key
 from ._tables import table_rows
-
-MODES = ("white-box", "black-box")
 
 
 @contextmanager
@@ -141,7 +140,7 @@ class Experiment:
         s = self.settings
         return [
             TableCell(attack, eps, mode)
-            for mode in ("black-box", "white-box")
+            for mode in TABLE_MODES
             for attack, eps in PROTOCOL
             if s.attacks is None or attack in s.attacks
             if mode in ATTACKS[attack].modes
@@ -168,14 +167,20 @@ class Experiment:
 
     @property
     def cells_per_model(self) -> int:
-        length = 2 * (1 + len(self.length_epochs)) if self.settings.keep_epochs else 0
+        return len(self.cell_kinds())
+
+    def cell_kinds(self) -> list:
+        """The kind of every cell a model's evaluation counts (its progress
+        steps), for the ETA: the cell's type and attack."""
         counted = [
             *self.table_cells,
             *self.curve_cells,
             *self.report_cells,
             *self.view_cells,
         ]
-        return len(counted) + length
+        if self.settings.keep_epochs:
+            counted += [LengthCell(m) for m in MODES] * (1 + len(self.length_epochs))
+        return [_kind(c) for c in counted]
 
     # -- models and cells ----------------------------------------------------
 
@@ -240,8 +245,9 @@ class Experiment:
 
     def step(self, progress: Progress, model: Trained, cell: Cell):
         return progress.step(
-            cell.describe(model), lambda: self.evaluate(model, cell), cell.summary
-        )
+            cell.describe(model), lambda: self.evaluate(model, cell), cell.summary,
+            kind=_kind(cell),
+        )  # fmt: skip
 
     def snapshot(self, model: Trained, epoch: int):
         """Where ``model``'s training keeps its copy of epoch ``epoch``."""
@@ -376,6 +382,7 @@ class Experiment:
                     result = progress.step(
                         LengthCell(mode).describe(snapshot),
                         lambda final=final: (final, False),
+                        kind=_kind(LengthCell(mode)),
                     )
                 else:
                     result = self.step(progress, snapshot, LengthCell(mode))
@@ -404,7 +411,9 @@ class Experiment:
         computed now), then every output; returns the table rows. ``about``
         describes a model file evaluated in place of trained models."""
         settings, log = self.settings, self.log
-        progress = Progress(len(models) * self.cells_per_model, log)
+        progress = Progress(
+            len(models) * self.cells_per_model, log, self.cell_kinds() * len(models)
+        )
         log(f"{len(models)} models, {progress.total} evaluation cells")
         results: dict = {}
         rows: list = []
@@ -424,3 +433,8 @@ class Experiment:
             )  # fmt: skip
         log(f"Results in {self.run.path} ({duration(timing['total'])})")
         return rows
+
+
+def _kind(cell: Cell) -> tuple:
+    """What a cell's cost depends on, for the ETA: its type and attack."""
+    return type(cell).__name__, getattr(cell, "attack", None)

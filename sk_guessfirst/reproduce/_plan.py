@@ -159,6 +159,8 @@ CURVES = {
     "fmn-l2": ("white-box",),
     "ddn": ("white-box",),
 }
+# The table's order of modes, the paper's: black-box rows, then white-box rows.
+TABLE_MODES = ("black-box", "white-box")
 REPORT_EPS = (0.15, 0.30)
 # The training-length study's fixed cheap attack.
 LENGTH_ATTACK = ("pgd", 0.15)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import Counter
 
 from skorch.callbacks import Callback
 
@@ -44,31 +46,67 @@ def duration(seconds):
     return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
 
 
+def _accuracy(result) -> str:
+    return f"{result.accuracy:.1%}"
+
+
 class Progress:
-    """Numbered steps with an ETA from the mean time of the steps computed so far."""
+    """Numbered steps with an ETA, and a line at least every ``heartbeat``
+    seconds while a step runs.
 
-    def __init__(self, total, log):
-        self.total, self.log, self.done, self.spent, self.computed = (
-            total,
-            log,
-            0,
-            0.0,
-            0,
+    The ETA adds, over the steps left, the mean measured time of steps of the
+    same kind (an attack's cells cost alike; cells of the run range from a
+    tenth of a second to many minutes), or of all steps where a kind has not
+    run yet. ``kinds`` lists every planned step's kind (any order); without
+    it every step is one kind. Stored steps cost nothing and are not means.
+    """
+
+    def __init__(self, total, log, kinds=None, heartbeat=60.0):
+        self.total, self.log, self.heartbeat = total, log, heartbeat
+        self.done = 0
+        self.left = Counter(kinds if kinds is not None else [None] * total)
+        self.spent: Counter = Counter()
+        self.computed: Counter = Counter()
+
+    def eta(self) -> float | None:
+        """Seconds the steps left should take, from the means so far."""
+        overall = sum(self.computed.values())
+        if not overall:
+            return None
+        mean = sum(self.spent.values()) / overall
+        return sum(
+            n * (self.spent[k] / self.computed[k] if self.computed[k] else mean)
+            for k, n in self.left.items()
         )
 
-    def step(self, what, fn, summary=lambda result: f"{result.accuracy:.1%}"):
+    def step(
+        self, what, fn, summary=lambda result: f"{result.accuracy:.1%}", kind=None
+    ):
         start = time.perf_counter()
-        result, fresh = fn()
+        number = f"[{self.done + 1}/{self.total}]"
+        stop = threading.Event()
+
+        def beat():  # a line a minute while a long cell computes
+            while not stop.wait(self.heartbeat):
+                self.log(f"  {number} {what}: running, "
+                         f"{duration(time.perf_counter() - start)}")  # fmt: skip
+
+        watcher = threading.Thread(target=beat, daemon=True)
+        watcher.start()
+        try:
+            result, fresh = fn()
+        finally:
+            stop.set()
+            watcher.join()
         self.done += 1
+        if self.left[kind] > 0:
+            self.left[kind] -= 1
         if fresh:
-            self.spent += time.perf_counter() - start
-            self.computed += 1
-        left = self.total - self.done
-        eta = (
-            f", ETA {duration(left * self.spent / self.computed)}"
-            if (self.computed and left)
-            else ""
-        )
+            self.spent[kind] += time.perf_counter() - start
+            self.computed[kind] += 1
+        eta = self.eta() if self.done < self.total else None
+        eta_text = f", ETA {duration(eta)}" if eta else ""
         origin = "" if fresh else " (stored)"
-        self.log(f"  [{self.done}/{self.total}] {what}: {summary(result)}{origin}{eta}")
+        self.log(f"  [{self.done}/{self.total}] {what}: {summary(result)}{origin}"
+                 f"{eta_text}")  # fmt: skip
         return result

@@ -6,10 +6,8 @@ import csv
 import io
 from dataclasses import dataclass
 
-from ..adversarial import ATTACKS, accuracy_interval
+from ..adversarial import ATTACKS, MODES, accuracy_interval
 from ._plan import MASKING_TOLERANCE, VIEW_ROWS, paper_value
-
-MODE_WORD = {"white-box": "white", "black-box": "black", "": ""}
 
 
 @dataclass
@@ -28,8 +26,8 @@ class Row:
         if self.attack == "clean":
             return "clean"
         if self.attack.startswith("worst"):
-            return f"{self.attack} {MODE_WORD[self.mode]}"
-        return f"{ATTACKS[self.attack].label} {MODE_WORD[self.mode]}"
+            return f"{self.attack} {MODES[self.mode].word}"
+        return f"{ATTACKS[self.attack].label} {MODES[self.mode].word}"
 
 
 def percent(acc, n):
