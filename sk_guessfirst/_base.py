@@ -18,7 +18,6 @@ from numpy.typing import ArrayLike
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
-    Interval,
     Options,
     StrOptions,
     validate_parameter_constraints,
@@ -31,44 +30,21 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_numpy
 from torch.utils.data import Dataset
 
+from ._devices import (
+    check_device_available,
+    forked_rng,
+    resolve_device,
+    rng_state,
+)
 from ._iterators import batch_iterator
+from ._signals import raised_by_callback, sigint_watch
+from ._validation import (
+    check_image_layout,
+    non_negative,
+    positive,
+    unpack_dataset,
+)
 from .modules import trunk_kind
-
-
-def resolve_device(device):
-    """Map ``"auto"`` to ``"cuda"`` when a GPU is available, else ``"cpu"``;
-    a ``torch.device`` (skorch accepts one) to its string."""
-    if isinstance(device, torch.device):
-        return str(device)
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device is None:
-        return None
-    try:
-        torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda', 'cuda:N' or None, got {device!r}"
-        ) from exc
-    return device
-
-
-def check_device_available(device):
-    """ValueError naming ``device`` when this machine does not have it."""
-    dev = torch.device(resolve_device(device) or "cpu")
-    if dev.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if (dev.index or 0) >= count:
-            raise ValueError(
-                f"device={device!r}, but this machine has {count} CUDA device(s); "
-                "use device='auto' (CUDA when available) or 'cpu'"
-            )
-    elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(
-            f"device={device!r}, but MPS is not available here; use 'auto' or 'cpu'"
-        )
-    elif dev.type not in ("cpu", "cuda", "mps"):
-        raise ValueError(f"device={device!r} is not supported; use 'auto' or 'cpu'")
 
 
 def _valid_accuracy(net, X, y):
@@ -76,24 +52,6 @@ def _valid_accuracy(net, X, y):
     # argmax of the scores rather than with predict(), which decodes labels.
     scores = to_numpy(net.forward(X))
     return float(np.mean(scores.argmax(1) == to_numpy(y)))
-
-
-class Finite(Interval):
-    """scikit-learn's Interval, without infinity (and NaN, which it refuses)."""
-
-    def __contains__(self, val):
-        return super().__contains__(val) and bool(np.isfinite(val))
-
-    def __str__(self):
-        return "a finite " + super().__str__().removeprefix("a ")
-
-
-def positive(kind=numbers.Real):
-    return Finite(kind, 0, None, closed="neither")
-
-
-def non_negative(kind=numbers.Real):
-    return Finite(kind, 0, None, closed="left")
 
 
 class _Noisy:
@@ -146,26 +104,26 @@ class GuessFirstNet(NeuralNetClassifier):
 
     def __init__(
         self,
-        module,
+        module: Any,
         *,
-        criterion,
-        optimizer=torch.optim.Adam,
-        lr=1e-3,
-        max_epochs=10,
-        batch_size=250,
-        input_shape=None,
-        device="auto",
-        random_state=None,
-        train_noise=0.0,
-        train_split=None,
-        callbacks=None,
-        verbose=0,
-        warm_start=False,
-        **kwargs,
-    ):
+        criterion: Any,
+        optimizer: Any = torch.optim.Adam,
+        lr: float = 1e-3,
+        max_epochs: int = 10,
+        batch_size: int = 250,
+        input_shape: tuple[int, ...] | None = None,
+        device: str = "auto",
+        random_state: int | np.random.RandomState | None = None,
+        train_noise: float = 0.0,
+        train_split: Any = None,
+        callbacks: Any = None,
+        verbose: int = 0,
+        warm_start: bool = False,
+        **kwargs: Any,
+    ) -> None:
         # skorch lets __init__ store a module instance only before its
         # class-level ``initialized_`` exists, which ours always does
-        vars(self)["_constructing"] = True
+        self.__dict__["_constructing"] = True
         # In-memory arrays are sliced as tensors rather than gathered sample
         # by sample (see _iterators); a user's own iterator still wins.
         kwargs.setdefault("iterator_train", batch_iterator)
@@ -188,7 +146,7 @@ class GuessFirstNet(NeuralNetClassifier):
         self.random_state = random_state
         self.train_noise = train_noise
         for name in ("history_", "initialized_", "virtual_params_", "_constructing"):
-            vars(self).pop(name, None)
+            self.__dict__.pop(name, None)
 
     def __setattr__(self, name, attr):
         if vars(self).get("_constructing"):
@@ -303,7 +261,7 @@ class GuessFirstNet(NeuralNetClassifier):
         shape = None
         if hasattr(X, "shape") and len(X.shape) > 2:
             X = np.asarray(X)
-            shape = _check_image_layout(X.shape, type(self).__name__)
+            shape = check_image_layout(X.shape, type(self).__name__)
             X = X.reshape(len(X), math.prod(shape))
         X = validate_data(self, X, reset=reset, dtype=np.float32, ensure_min_samples=1)
         if reset:
@@ -391,20 +349,20 @@ class GuessFirstNet(NeuralNetClassifier):
         if self.random_state is None:
             return nullcontext()
         state = getattr(self, "rng_state_", None) if resume else None
-        return _forked_rng(self._torch_seed() if state is None else state, keep=self)
+        return forked_rng(self._torch_seed() if state is None else state, keep=self)
 
     def _torch_seed(self):
         return int(check_random_state(self.random_state).randint(2**31 - 1))
 
-    def _capture_rng_state(self):
+    def _capturerng_state(self):
         if self.random_state is not None:
-            self.rng_state_ = _rng_state()
+            self.rng_state_ = rng_state()
 
     def on_epoch_end(self, net, **kwargs):
         super().on_epoch_end(net, **kwargs)
         # before any callback runs, so a checkpoint saves the state that the
         # next epoch starts from
-        self._capture_rng_state()
+        self._capturerng_state()
 
     # -- fitting -------------------------------------------------------------
     # fit and partial_fit are overridden (skorch's own advice is to leave them
@@ -485,11 +443,11 @@ class GuessFirstNet(NeuralNetClassifier):
         vars(self)["_encoded_labels"] = True
         try:
             self.notify("on_train_begin", X=X, y=y)
-            with _sigint_watch() as signalled:
+            with sigint_watch() as signalled:
                 try:
                     self.fit_loop(X, y, epochs=epochs)
                 except KeyboardInterrupt as exc:
-                    if signalled() or not _raised_by_callback(exc):
+                    if signalled() or not raised_by_callback(exc):
                         raise
             self.notify("on_train_end", X=X, y=y)
         finally:
@@ -523,7 +481,7 @@ class GuessFirstNet(NeuralNetClassifier):
     def _fit_inputs(self, X, y, fit_params):
         """(X, y, epochs) of a fit call: a Dataset unpacked, skorch's ``epochs``
         taken, every other fit parameter refused."""
-        X, y = _unpack_dataset(X, y)
+        X, y = unpack_dataset(X, y)
         fit_params = dict(fit_params)
         epochs = fit_params.pop("epochs", None)
         # skorch would hand the rest to module.forward; ours take none, and a
@@ -665,14 +623,14 @@ class GuessFirstNet(NeuralNetClassifier):
         seeded = (
             nullcontext()
             if self.random_state is None
-            else _forked_rng(self._torch_seed())
+            else forked_rng(self._torch_seed())
         )
         with self._resolved_device(), seeded:
             yield from super().forward_iter(X, training=training, device=device)
 
     def _scores(self, X):
         """(n, K) float64 scores of X as a user gives it (validated)."""
-        X, _ = _unpack_dataset(X, None, targets_allowed=True)
+        X, _ = unpack_dataset(X, None, targets_allowed=True)
         check_is_fitted(self)
         return self._scores_of_validated(self._validate_X(X, reset=False))
 
@@ -733,133 +691,3 @@ class GuessFirstNet(NeuralNetClassifier):
             self.device = "auto"
         elif isinstance(self.device, torch.device):
             self.device = str(self.device)
-
-
-def _unpack_dataset(X, y, targets_allowed=False):
-    """(X, y) arrays from a torch Dataset of (x, y) pairs; others unchanged.
-
-    ``targets_allowed``: a Dataset's own targets may come with y (prediction,
-    where both are ignored)."""
-    from skorch.dataset import Dataset as SkorchDataset
-    from torch.utils.data import Dataset, TensorDataset
-
-    if not isinstance(X, Dataset):
-        return X, y
-    if isinstance(X, SkorchDataset):
-        Xd, yd = X.X, X.y
-    elif isinstance(X, TensorDataset):
-        Xd = X.tensors[0]
-        yd = X.tensors[1] if len(X.tensors) > 1 else None
-    else:
-        items = [X[i] for i in range(len(X))]
-        items = [(x, None) if isinstance(x, torch.Tensor) else x for x in items]
-        if not items or not isinstance(items[0], tuple | list) or len(items[0]) != 2:
-            raise TypeError(
-                f"a Dataset passed as X must yield (x, y) pairs; {type(X).__name__}"
-                " yields something else. Pass arrays X and y instead."
-            )
-        Xd = torch.stack([torch.as_tensor(x) for x, _ in items])
-        yd = (
-            None
-            if items[0][1] is None
-            else np.asarray([to_numpy(torch.as_tensor(t)) for _, t in items])
-        )
-    if y is not None and yd is not None and not targets_allowed:
-        raise ValueError(
-            f"X is a {type(X).__name__} holding its targets and y was given too; "
-            "pass y=None"
-        )
-    Xd = to_numpy(Xd) if isinstance(Xd, torch.Tensor) else Xd
-    yd = to_numpy(yd) if isinstance(yd, torch.Tensor) else yd
-    return Xd, y if yd is None else yd
-
-
-@contextmanager
-def _sigint_watch():
-    """Yield a function telling whether SIGINT (Ctrl-C) arrived meanwhile.
-
-    skorch's callbacks stop training by raising KeyboardInterrupt, the same
-    exception as Ctrl-C; this is how the two are told apart. Signals reach
-    only the main thread, so elsewhere (joblib, Dask) none can arrive.
-    """
-    import signal
-    import threading
-
-    fired = []
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: False
-        return
-    previous = signal.getsignal(signal.SIGINT)
-
-    def handler(signum, frame):
-        fired.append(signum)
-        if callable(previous):
-            previous(signum, frame)
-        elif previous != signal.SIG_IGN:
-            raise KeyboardInterrupt
-
-    signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: bool(fired)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def _raised_by_callback(exc):
-    """Whether a plain KeyboardInterrupt was raised by a skorch callback's code."""
-    from skorch.callbacks import Callback
-
-    if type(exc) is not KeyboardInterrupt:
-        return False  # a subclass (SIGTERM in the CLI) is never a callback's stop
-    tb = exc.__traceback__
-    while tb.tb_next is not None:
-        tb = tb.tb_next
-    return isinstance(tb.tb_frame.f_locals.get("self"), Callback)
-
-
-def _check_image_layout(shape, who):
-    """The sample shape of 3-D (n, H, W) or 4-D (n, C, H, W) X, refusing others."""
-    if len(shape) > 4:
-        raise ValueError(
-            f"{who} takes X of 2 to 4 dimensions ((n, D), (n, H, W) or (n, C, H, W)), "
-            f"got shape {shape}"
-        )
-    if len(shape) == 4 and shape[3] <= 4 < shape[1]:
-        raise ValueError(
-            f"X of shape {shape} looks channels-last (n, H, W, C); {who} takes "
-            "channels-first images: pass X.transpose(0, 3, 1, 2)"
-        )
-    return tuple(shape[1:])
-
-
-def _cuda_devices():
-    return list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-
-
-def _rng_state():
-    """torch's CPU and CUDA generator states, to restore with :func:`_forked_rng`."""
-    cuda = [torch.cuda.get_rng_state(d) for d in _cuda_devices()]
-    return {"cpu": torch.get_rng_state(), "cuda": cuda}
-
-
-@contextmanager
-def _forked_rng(state, keep=None):
-    """Seed (int) or restore (a :func:`_rng_state`) torch's RNG in a fork of it.
-
-    The user's global RNG is untouched; on the way out, the state reached is
-    kept in ``keep.rng_state_`` (if given) for the next call to continue from.
-    """
-    devices = _cuda_devices()
-    with torch.random.fork_rng(devices=devices):
-        if isinstance(state, int):
-            torch.manual_seed(state)
-        else:
-            torch.set_rng_state(state["cpu"])
-            # a state saved on another machine may list other GPUs
-            for device, cuda_state in zip(devices, state["cuda"], strict=False):
-                torch.cuda.set_rng_state(cuda_state, device)
-        try:
-            yield
-        finally:
-            if keep is not None:
-                keep.rng_state_ = _rng_state()

@@ -21,14 +21,16 @@ import numbers
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from sklearn.utils._param_validation import StrOptions
 from skorch.dataset import unpack_data
 
-from ._base import GuessFirstNet, positive
+from ._base import GuessFirstNet
 from ._docs import fill_doc
+from ._validation import positive
 from .attacked._function import LOSSES, AttackedFunction, check_loss_name
 from .estimators import CNNClassifier, HypothesisConditionedClassifier
 
@@ -241,14 +243,14 @@ class AdversarialTrainingMixin:
     def __init__(
         self,
         *,
-        adv_method="madry",
-        adv_eps=0.3,
-        adv_steps=40,
-        adv_loss="ce",
-        trades_beta=1.0,
-        clip_values=None,
-        **kwargs,
-    ):
+        adv_method: str = "madry",
+        adv_eps: float = 0.3,
+        adv_steps: int = 40,
+        adv_loss: str = "ce",
+        trades_beta: float = 1.0,
+        clip_values: tuple[float, float] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)  # the estimator's own parameters
         self.adv_method = adv_method
         self.adv_eps = adv_eps

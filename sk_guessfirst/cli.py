@@ -84,7 +84,7 @@ def _sigma(text):
 
 
 def _device(text):
-    from ._base import resolve_device
+    from ._devices import resolve_device
 
     try:
         resolve_device(text)
@@ -590,7 +590,7 @@ def _compare_command(args, parser):
 
 
 def _bench_command(args, parser):
-    from ._base import resolve_device
+    from ._devices import resolve_device
     from .benchmarks import run_all
 
     run_all(

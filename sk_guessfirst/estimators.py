@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,8 +13,9 @@ from skorch.dataset import unpack_data
 from skorch.utils import to_tensor
 from torch import nn
 
-from ._base import GuessFirstNet, non_negative, positive
+from ._base import GuessFirstNet
 from ._docs import fill_doc
+from ._validation import non_negative, positive
 from .modules import CNNModule, HypothesisConditionedModule, LeNet5Module, VIBModule
 from .objectives import OBJECTIVES, objective_loss, predict_proba_from_scores
 from .regularizers import backward_with_penalty, class_mmd
@@ -34,7 +36,7 @@ class ObjectiveLoss(nn.Module):
         Class weights of the joint term (see ``objective_loss``).
     """
 
-    def __init__(self, objective="dv", weight=None):
+    def __init__(self, objective: str = "dv", weight: Any = None) -> None:
         super().__init__()
         self.objective = objective
         self.register_buffer(
@@ -109,17 +111,17 @@ default="dv"
     def __init__(
         self,
         *,
-        objective="dv",
-        ie_lambda=0.0,
-        sigma="median",
-        hypothesis_layer=0,
-        representation_layer=1,
-        hypothesis_chunk_size=None,
-        class_weight=None,
-        module=HypothesisConditionedModule,
-        criterion=ObjectiveLoss,
-        **kwargs,
-    ):
+        objective: str = "dv",
+        ie_lambda: float = 0.0,
+        sigma: float | str = "median",
+        hypothesis_layer: int = 0,
+        representation_layer: int = 1,
+        hypothesis_chunk_size: int | None = None,
+        class_weight: str | dict[Any, float] | None = None,
+        module: Any = HypothesisConditionedModule,
+        criterion: Any = ObjectiveLoss,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(module, criterion=criterion, **kwargs)
         self.class_weight = class_weight
         self.objective = objective
@@ -139,7 +141,9 @@ default="dv"
         "hypothesis_chunk_size": [positive(numbers.Integral), None],
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
-    class_weight = None  # class-level default: models pickled before it existed
+    class_weight: str | dict[Any, float] | None = (
+        None  # class-level default: models pickled before it existed
+    )
 
     def _validate_y(self, y, classes=None):
         y_enc = super()._validate_y(y, classes=classes)
@@ -281,7 +285,13 @@ class CNNClassifier(GuessFirstNet):
 
     _convolutional = True
 
-    def __init__(self, *, module=CNNModule, criterion=nn.CrossEntropyLoss, **kwargs):
+    def __init__(
+        self,
+        *,
+        module: Any = CNNModule,
+        criterion: Any = nn.CrossEntropyLoss,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(module, criterion=criterion, **kwargs)
 
 
@@ -312,7 +322,7 @@ class LeNet5Classifier(CNNClassifier):
     (3,)
     """
 
-    def __init__(self, *, module=LeNet5Module, **kwargs):
+    def __init__(self, *, module: Any = LeNet5Module, **kwargs: Any) -> None:
         super().__init__(module=module, **kwargs)
 
 
@@ -351,12 +361,12 @@ class VIBClassifier(GuessFirstNet):
     def __init__(
         self,
         *,
-        beta=1e-3,
-        n_predict_samples=0,
-        module=VIBModule,
-        criterion=nn.CrossEntropyLoss,
-        **kwargs,
-    ):
+        beta: float = 1e-3,
+        n_predict_samples: int = 0,
+        module: Any = VIBModule,
+        criterion: Any = nn.CrossEntropyLoss,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(module, criterion=criterion, **kwargs)
         self.beta = beta
         self.n_predict_samples = n_predict_samples

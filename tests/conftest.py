@@ -12,6 +12,10 @@ MNIST_DIR = Path(
     os.environ.get("SK_GUESSFIRST_TEST_MNIST", REPO.parent / "shared/data/mnist")
 )
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+# The scripts mypy checks (test_typing.py) are a user's code, not tests: never
+# imported here (--doctest-modules would run them).
+collect_ignore = ["typing"]
+
 # CI sets this: there a missing data set is a failure, not a skip.
 REQUIRE_DATA = os.environ.get("SK_GUESSFIRST_REQUIRE_DATA") == "1"
 

@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sk_guessfirst"
 # belongs to the layer of its package (e.g. adversarial._report -> adversarial).
 LAYERS = [
     {"_version", "objectives", "regularizers", "modules", "_plaindata",
-     "_iterators", "_docs", "datasets"},  # 1. maths and plain data
+     "_iterators", "_docs", "datasets", "_devices", "_validation",
+     "_signals"},  # 1. maths, plain data, devices, validation
     {"_base", "estimators", "checkpoint"},  # 2. estimators
     {"attacked"},  # 3. what an attack is given
     {"adversarial_training"},  # 4. training above the estimators

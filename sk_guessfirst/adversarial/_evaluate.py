@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 from art.attacks import EvasionAttack
 from numpy.typing import ArrayLike
 from sklearn.utils import check_random_state
 
+from .._devices import forked_rng
 from .._plaindata import check_mask, plain_type
 from ..attacked._function import (
     Target,
@@ -79,7 +79,7 @@ class AttackResult:
         return len(self.clean)
 
     @property
-    def worst(self):
+    def worst(self) -> np.ndarray:
         """Per-example worst case over the losses: robust to every one of them."""
         out = self.clean.copy()
         for mask in self.robust.values():
@@ -87,11 +87,11 @@ class AttackResult:
         return out
 
     @property
-    def accuracy(self):
+    def accuracy(self) -> float:
         """Robust accuracy under the per-example worst case over losses."""
         return float(self.worst.mean()) if len(self.clean) else float("nan")
 
-    def accuracy_by_loss(self):
+    def accuracy_by_loss(self) -> dict[str, float]:
         return {loss: float(mask.mean()) for loss, mask in self.robust.items()}
 
 
@@ -136,12 +136,13 @@ def _within_budget(X_adv, X, norm, eps, clip_values):
 @contextmanager
 def _seeded(random_state):
     """Seed numpy's and torch's global RNGs (which ART and Foolbox draw from)
-    inside forks of them, so that an attack is reproducible."""
+    inside forks of them (torch's on the CPU and every CUDA device, the
+    estimators' fork), so that an attack is reproducible and the user's
+    generators are left as they were."""
     seed = int(check_random_state(random_state).randint(2**31 - 1))
     np_state = np.random.get_state()
-    with torch.random.fork_rng(devices=[]):
+    with forked_rng(seed):
         np.random.seed(seed)
-        torch.manual_seed(seed)
         try:
             yield seed
         finally:

@@ -65,7 +65,7 @@ class RobustnessReport:
     adaptive: list = field(default_factory=list)  # labels the remedies added
 
     @property
-    def flags(self):
+    def flags(self) -> list[Check]:
         """The checks that failed: signs of gradient masking or of a weak attack."""
         return [c for c in self.checks if not c.passed]
 
@@ -87,7 +87,7 @@ class RobustnessReport:
         return {label: r.accuracy for label, r in self.results.items()}
 
     @property
-    def worst_case(self):
+    def worst_case(self) -> float:
         """Robust accuracy at ``eps`` under the per-example worst case over every
         attack and loss run at ``eps`` (never clean accuracy, never larger eps)."""
         masks = [r.worst for r in self.results.values()]

@@ -26,7 +26,8 @@ from sklearn.utils.validation import check_is_fitted
 from skorch import NeuralNet
 from torch import Tensor, nn
 
-from .._base import GuessFirstNet, resolve_device
+from .._base import GuessFirstNet
+from .._devices import resolve_device
 from ..objectives import Objective, get_objective
 from ._bpda import StraightThrough
 from ._torch_classifier import TorchClassifier, evaluating

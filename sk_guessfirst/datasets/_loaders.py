@@ -6,8 +6,10 @@ import hashlib
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal, overload
 
 import numpy as np
 from sklearn import datasets as _skdatasets
@@ -285,9 +287,32 @@ _SHARED_DOC = """
 """
 
 
+@overload
 def load_mnist(
-    *, subset="train", data_home=None, download=False, return_X_y=False, mirrors=None
-):
+    *,
+    subset: str = ...,
+    data_home: str | Path | None = ...,
+    download: bool = ...,
+    return_X_y: Literal[True],
+    mirrors: Sequence[str] | None = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def load_mnist(
+    *,
+    subset: str = ...,
+    data_home: str | Path | None = ...,
+    download: bool = ...,
+    return_X_y: Literal[False] = ...,
+    mirrors: Sequence[str] | None = ...,
+) -> Bunch: ...
+def load_mnist(
+    *,
+    subset: str = "train",
+    data_home: str | Path | None = None,
+    download: bool = False,
+    return_X_y: bool = False,
+    mirrors: Sequence[str] | None = None,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
     return _load_idx_dataset(
         MNIST,
         subset=subset,
@@ -298,9 +323,32 @@ def load_mnist(
     )
 
 
+@overload
 def load_fashion_mnist(
-    *, subset="train", data_home=None, download=False, return_X_y=False, mirrors=None
-):
+    *,
+    subset: str = ...,
+    data_home: str | Path | None = ...,
+    download: bool = ...,
+    return_X_y: Literal[True],
+    mirrors: Sequence[str] | None = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def load_fashion_mnist(
+    *,
+    subset: str = ...,
+    data_home: str | Path | None = ...,
+    download: bool = ...,
+    return_X_y: Literal[False] = ...,
+    mirrors: Sequence[str] | None = ...,
+) -> Bunch: ...
+def load_fashion_mnist(
+    *,
+    subset: str = "train",
+    data_home: str | Path | None = None,
+    download: bool = False,
+    return_X_y: bool = False,
+    mirrors: Sequence[str] | None = None,
+) -> Bunch | tuple[np.ndarray, np.ndarray]:
     return _load_idx_dataset(
         FASHION_MNIST,
         subset=subset,
@@ -333,7 +381,11 @@ load_fashion_mnist.__doc__ = (
 )
 
 
-def load_digits(*, return_X_y=False):
+@overload
+def load_digits(*, return_X_y: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+@overload
+def load_digits(*, return_X_y: Literal[False] = ...) -> Bunch: ...
+def load_digits(*, return_X_y: bool = False) -> Bunch | tuple[np.ndarray, np.ndarray]:
     """Load scikit-learn's 8x8 digits, the embedded default data set.
 
     The 1,797 images ship inside scikit-learn, so this needs no files and no

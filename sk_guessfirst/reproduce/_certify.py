@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._plaindata import write_text_atomic
+from .._plaindata import write_png_atomic, write_text_atomic
 from ..adversarial._smoothing import Certificate, Smoothing
 from ..datasets import load_experiment_data
 from ._experiment import open_experiment
@@ -216,10 +216,8 @@ def plot_certified(
     for ax in axes[0]:
         ax.legend(fontsize=8)
     fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    write_png_atomic(fig, path, dpi=110)
     plt.close(fig)
-    tmp.replace(path)
 
 
 def write_certified(folder: Path, results, settings) -> None:
