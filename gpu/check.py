@@ -48,6 +48,7 @@ def check(name):
 
 
 from sk_guessfirst import (  # noqa: E402
+    AdversarialHypothesisClassifier,
     AdversarialTrainingClassifier,
     CNNClassifier,
     HypothesisConditionedClassifier,
@@ -73,6 +74,9 @@ MODELS = {
     "VIB": lambda d: VIBClassifier(device=d, **FAST),
     "LeNet5": lambda d: LeNet5Classifier(device=d, **FAST),
     "AT": lambda d: AdversarialTrainingClassifier(adv_steps=3, device=d, **FAST),
+    "C-DV-AT": lambda d: AdversarialHypothesisClassifier(
+        adv_steps=3, device=d, **FAST
+    ),
 }
 FITTED = {}
 

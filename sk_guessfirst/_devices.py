@@ -52,7 +52,7 @@ def cuda_devices():
 def rng_state():
     """torch's CPU and CUDA generator states, to restore with :func:`forked_rng`."""
     cuda = [torch.cuda.get_rng_state(d) for d in cuda_devices()]
-    return {"cpu": torch.getrng_state(), "cuda": cuda}
+    return {"cpu": torch.get_rng_state(), "cuda": cuda}
 
 
 @contextmanager

@@ -163,10 +163,17 @@ def test_art_bridge_scores_and_gradients(hcc, digits):
     assert all(p.requires_grad for p in hcc.module_.parameters())
 
 
+@pytest.fixture(scope="module")
+def js3(digits):
+    """A JS hypothesis model (3 epochs), one for every view."""
+    X, y, _, _ = digits
+    return HypothesisConditionedClassifier(objective="js", max_epochs=3, **FAST).fit(X, y)
+
+
 @pytest.mark.parametrize("view", sorted(VIEWS))
-def test_attacker_views(digits, view):
-    X, y, Xt, _ = digits
-    js = HypothesisConditionedClassifier(objective="js", max_epochs=3, **FAST).fit(X, y)
+def test_attacker_views(digits, js3, view):
+    _, _, Xt, _ = digits
+    js = js3
     scores = torch.as_tensor(js.decision_function(Xt[:5]), dtype=torch.float32)
     fn = attacked_function(js, view=view)
     out = fn(torch.as_tensor(Xt[:5].reshape(5, 1, 8, 8), dtype=torch.float32))
@@ -184,6 +191,7 @@ def test_attacker_views(digits, view):
             torch.as_tensor(js.predict_proba(Xt[:5]), dtype=torch.float32).clamp(1e-7)
         ),
         "log-outputs": torch.log(scores.double().clamp_min(tiny)).float(),
+        "probabilities": torch.as_tensor(js.predict_proba(Xt[:5]), dtype=torch.float32),
     }[view]
     torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)
 
