@@ -167,7 +167,8 @@ def test_art_bridge_scores_and_gradients(hcc, digits):
 def js3(digits):
     """A JS hypothesis model (3 epochs), one for every view."""
     X, y, _, _ = digits
-    return HypothesisConditionedClassifier(objective="js", max_epochs=3, **FAST).fit(X, y)
+    js = HypothesisConditionedClassifier(objective="js", max_epochs=3, **FAST)
+    return js.fit(X, y)
 
 
 @pytest.mark.parametrize("view", sorted(VIEWS))
