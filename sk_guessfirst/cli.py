@@ -453,6 +453,19 @@ def build_parser():
         "--epochs", type=_positive_int, default=None, help="the models' length"
     )
 
+    curve = sub.add_parser(
+        "length-curve",
+        help="the training-length curve across run folders, from stored cells only",
+        description="Clean, white-box and black-box accuracy per model and kept "
+        "epoch, read from the stored cells of one or more run folders of the same "
+        "data (later folders win for a point stored in several); writes OUT.rst "
+        "and OUT.png and prints the table. Trains and computes nothing.",
+    )
+    curve.set_defaults(func=_length_curve_command)
+    curve.add_argument("runs", metavar="RUN", nargs="+", help="run folders")
+    curve.add_argument("--models", nargs="+", required=True, help="model names")
+    curve.add_argument("--out", required=True, help="path stem of the table and plot")
+
     bench = sub.add_parser("bench", help="performance benchmarks (prints ratios)")
     bench.set_defaults(func=_bench_command)
     bench.add_argument(
@@ -586,6 +599,20 @@ def _compare_command(args, parser):
         print(f"  {run.path} (seed {run.settings.get('seed')}): A "
               f"{format_accuracy(a)}, B {format_accuracy(b)}")  # fmt: skip
     print(compare_trainings(pairs))
+    return 0
+
+
+def _length_curve_command(args, parser):
+    from pathlib import Path
+
+    from .reproduce import open_run
+    from .reproduce._across import write_length_curve
+
+    try:
+        runs = [open_run(path) for path in args.runs]
+        print(write_length_curve(runs, args.models, Path(args.out)), end="")
+    except (OSError, KeyError, ValueError) as exc:
+        return _error(f"length-curve: {exc}")
     return 0
 
 

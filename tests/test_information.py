@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-from scipy import integrate
 from scipy.stats import norm
 from sklearn.feature_selection import mutual_info_classif
 
@@ -19,20 +18,10 @@ from sk_guessfirst.information import (
     knn_mutual_information,
     probe_mutual_information,
     representation,
+    two_gaussians_label_information,
 )
 
-
-def _mixture_mi(delta):
-    """I(Z; Y) of Y uniform on {0, 1}, Z | Y ~ N(+-delta/2, 1) (1-D): H(Y) - H(Y|Z)
-    by quadrature (no closed form in elementary functions)."""
-
-    def integrand(z):
-        a, b = norm.pdf(z, -delta / 2), norm.pdf(z, delta / 2)
-        p = a / (a + b)
-        h = -sum(q * np.log(q) for q in (p, 1 - p) if q > 0)
-        return 0.5 * (a + b) * h
-
-    return np.log(2) - integrate.quad(integrand, -20, 20)[0]
+_mixture_mi = two_gaussians_label_information
 
 
 def _mixture(n, delta, dims, seed=0):

@@ -21,31 +21,23 @@ import time
 from pathlib import Path
 
 import torch
-from scipy.stats import binomtest
 from sklearn.base import clone
 
-from sk_guessfirst._plaindata import load
-from sk_guessfirst.adversarial import evaluate_attack
+from sk_guessfirst.adversarial import compare_paired, evaluate_attack
 from sk_guessfirst.checkpoint import data_fingerprint, load_checkpoint
 from sk_guessfirst.datasets import load_experiment_data
-from sk_guessfirst.reproduce import Settings
-from sk_guessfirst.reproduce._plan import MODELS
-from sk_guessfirst.reproduce._run import _read_run_json
+from sk_guessfirst.reproduce import MODELS, Settings, open_run
 
 
 def mcnemar(a, b):
-    """Exact two-sided McNemar p of paired boolean masks; (a only, b only, p)."""
-    only_a, only_b = int((a & ~b).sum()), int((b & ~a).sum())
-    n = only_a + only_b
-    p = 1.0 if n == 0 else binomtest(only_a, n, 0.5).pvalue
-    return only_a, only_b, p
+    """Exact two-sided McNemar of paired boolean masks; (a only, b only, p)."""
+    c = compare_paired(a, b)
+    return c.only_a, c.only_b, c.pvalue
 
 
-def stored(folder, model, epochs, eps):
+def stored(run, model, epochs, eps):
     """The stored AutoAttack cell of ``model`` (robust mask, per example)."""
-    (cell,) = folder.glob(f"cells/*/{model}-e{epochs}-*/white-box-autoattack-{eps}.npz")
-    value, _ = load(cell)
-    return value.worst
+    return run.mask(model, f"white-box-autoattack-{eps}", epochs)
 
 
 def main():
@@ -58,7 +50,8 @@ def main():
     parser.add_argument("--out", type=Path, default=None, help="JSON of the masks")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    run = _read_run_json(args.run / "run.json")
+    folder = open_run(args.run)
+    run = {"settings": folder.settings, "data": folder.data}
     fields = set(Settings.__dataclass_fields__)
     settings = Settings(**{k: v for k, v in run["settings"].items() if k in fields})
     _, _, Xt, yt = load_experiment_data(
@@ -83,7 +76,7 @@ def main():
             n_restarts=args.restarts, n_iter=args.iterations,
         )  # fmt: skip
         strong = result.worst
-        aa = stored(args.run, name, settings.epochs, args.eps)
+        aa = stored(folder, name, settings.epochs, args.eps)
         masks[name] = {"apgd-t strong": strong, "autoattack": aa, "worst": strong & aa}
         print(
             f"{name}: clean {result.clean.mean():.1%}, AutoAttack {aa.mean():.1%}, "
