@@ -129,3 +129,21 @@ def test_every_export_is_on_the_api_page(module):
         and not re.search(rf"^   (\w+\.)?{re.escape(name)}$", api, re.M)
     ]  # fmt: skip
     assert not missing, f"{module} exports {missing}, not on docs/api.rst"
+
+
+def test_the_first_example_is_one_and_runs(capsys):
+    """README, the landing page and getting started show one first example,
+    and it runs as shown (embedded digits, no files)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    first = re.search(r"```python\n(.*?)```", readme, re.S)[1]
+    for page in ("docs/index.rst", "docs/getting_started.rst"):
+        text = (root / page).read_text()
+        for line in first.strip().splitlines():
+            assert line.strip() in text, f"{page} lacks the first example's {line!r}"
+    exec(compile(first, "README.md", "exec"), {})
+    accuracy = float(capsys.readouterr().out.splitlines()[0])
+    assert accuracy > 0.8  # it learned: the test images' accuracy

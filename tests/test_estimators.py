@@ -427,13 +427,15 @@ def test_image_layouts_are_said_not_guessed():
     rng = np.random.RandomState(0)
     X, y = rng.rand(40, 784).astype(np.float32), np.arange(40) % 2
     params = {**FAST, "max_epochs": 1, "module__hidden_units": (8,)}
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # nothing guessed, so nothing to warn about
-        warnings.simplefilter("ignore", ConvergenceWarning)  # random labels
-        # flat rows of a square width (784 = 28 x 28, 64, 81, 100) are features
-        for width in (784, 64, 81, 100):
+    # flat rows of a square width (784 = 28 x 28, 64, 81, 100) are features,
+    # never guessed to be images; a class named for convolutions says so
+    for width in (784, 64, 81, 100):
+        with pytest.warns(UserWarning, match="builds an MLP trunk"):
             flat = CNNClassifier(**params).fit(X[:, :width], y)
-            assert flat.input_shape_ == (width,) and flat.input_kind_ == "mlp"
+        assert flat.input_shape_ == (width,) and flat.input_kind_ == "mlp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # images said: nothing to warn about
+        warnings.simplefilter("ignore", ConvergenceWarning)  # random labels
         assert (
             CNNClassifier(**params).fit(X.reshape(40, 28, 28), y).input_kind_ == "paper"
         )
