@@ -627,6 +627,51 @@ def _memory(device, data_home, print_fn):
     return r
 
 
+def _seconds_of(code: str, repeats: int = 3) -> float:
+    """Median wall seconds of a fresh interpreter running ``code``."""
+    import statistics
+    import subprocess
+    import sys
+
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench_import(repeats=3):
+    """Import and ``--help`` times in fresh interpreters, against their
+    baselines measured in the same run."""
+    return {
+        "python": _seconds_of("pass", repeats),
+        "torch, sklearn, skorch": _seconds_of("import torch, sklearn, skorch", repeats),
+        "sk_guessfirst": _seconds_of("import sk_guessfirst", repeats),
+        "the estimators": _seconds_of(
+            "from sk_guessfirst import HypothesisConditionedClassifier", repeats
+        ),
+        "--help": _seconds_of(
+            "import sys; from sk_guessfirst.cli import main\n"
+            "try:\n    main(['--help'])\nexcept SystemExit:\n    pass",
+            repeats,
+        ),
+    }
+
+
+def _import(device, data_home, print_fn):
+    r = bench_import()
+    base = r["torch, sklearn, skorch"]
+    print_fn("import (fresh interpreters, median of 3):")
+    print_fn(f"  import sk_guessfirst {r['sk_guessfirst']:.2f} s (python alone "
+             f"{r['python']:.2f} s)")  # fmt: skip
+    est = r["the estimators"]
+    print_fn(f"  the estimators / torch, sklearn, skorch = {est:.2f} / {base:.2f} s "
+             f"= {est / base:.2f} (target <= 1.2)")  # fmt: skip
+    print_fn(f"  sk-guessfirst --help {r['--help']:.2f} s (target < 0.5 s idle)")
+    return r
+
+
 def _masking(device, data_home, print_fn):
     from .adversarial._zoo import masking_benchmark
 
@@ -635,6 +680,7 @@ def _masking(device, data_home, print_fn):
 
 # Every benchmark by name: (device, data_home, print_fn) -> its figures, printed.
 BENCHMARKS = {
+    "import": _import,
     "inference": _inference,
     "epoch": _epoch,
     "attack": _attack,

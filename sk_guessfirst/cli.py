@@ -7,8 +7,11 @@ import argparse
 import math
 import signal
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 EXIT_INTERRUPTED = 130  # the shell's code for a process stopped by SIGINT
 EXIT_TERMINATED = 143  # ... and by SIGTERM
@@ -236,32 +239,25 @@ def _protocol_options(BUDGETS, PROTOCOL, VIEWS):
     return protocol
 
 
-def build_parser():
-    from ._version import __version__
+def _parents():
+    """The option groups commands share (their choices from the registries)."""
     from .adversarial import VIEWS
-    from .benchmarks import BENCHMARKS
-    from .reproduce import BUDGETS, DEFAULT_MODELS, MODELS, PROTOCOL
+    from .reproduce import BUDGETS, PROTOCOL
 
-    parser = argparse.ArgumentParser(
-        prog="sk-guessfirst",
-        description="Hypothesis-conditioned ('Guess First') classifiers: reproduce the "
-        "paper's experiment, tune the IE regulariser, or run the benchmarks.",
-    )
-    parser.add_argument(
-        "--version", action="version", version=f"%(prog)s {__version__}"
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
-    common = _common_options()
     protocol = _protocol_options(BUDGETS, PROTOCOL, VIEWS)
+    return _common_options(), protocol, _model_options()
 
-    models = _model_options()
 
+def _reproduce_parser(sub):
+    """The ``reproduce`` command's arguments."""
+    from .reproduce import DEFAULT_MODELS, MODELS
+
+    common, protocol, models = _parents()
     rep = sub.add_parser(
         "reproduce",
         parents=[common, protocol, models],
-        help="train the paper's six models and a substitute, attack them, write tables "
-        "and plots (resumable)",
-        description="Train CNN, VIB, C-DV, C-JS, C-DV-IE, C-JS-IE and a LeNet-5 "
+        help=COMMANDS["reproduce"].help,
+        description="Train CNN, VIB, C-DV, C-JS, C-DV-IE, C-JS-IE, AT and a LeNet-5 "
         "substitute; attack them white- and black-box (FGSM, PGD, PGD-L2 with "
         "cross-entropy and margin losses, C&W, AutoAttack standard), draw "
         "minimal-perturbation curves and run the gradient-masking checklist. "
@@ -293,11 +289,16 @@ def build_parser():
         help="keep a copy of every model at these epochs (e.g. 3 10 25) and plot "
         "clean, white-box and black-box accuracy against training length",
     )
+    return rep
+
+
+def _evaluate_parser(sub):
+    """The ``evaluate`` command's arguments."""
+    common, protocol, models = _parents()
     ev = sub.add_parser(
         "evaluate",
         parents=[common, protocol],
-        help="evaluate a saved model (a torch.export file) with the experiment's "
-        "protocol: the same table, curves and report (resumable)",
+        help=COMMANDS["evaluate"].help,
         description="Attack the model saved in MODEL (torch.export.save of the "
         "network in eval mode, mapping inputs of --input-shape to one logit per "
         "class of --dataset) white- and black-box with the experiment's protocol, "
@@ -314,11 +315,16 @@ def build_parser():
         help="one input's shape, e.g. 1 28 28 (or 784 for flat rows)",
     )
     ev.add_argument("--name", default=None, help="its column (default: file stem)")
+    return ev
 
+
+def _tune_parser(sub):
+    """The ``tune`` command's arguments."""
+    common, protocol, models = _parents()
     tune = sub.add_parser(
         "tune",
         parents=[common],
-        help="choose ie_lambda and sigma of the IE regulariser by grid search",
+        help=COMMANDS["tune"].help,
         description="GridSearchCV over ie_lambda x sigma for C-DV-IE and C-JS-IE, "
         "scored by clean accuracy and white-box PGD (worst over cross-entropy and "
         "margin losses); the winner has the best robust accuracy averaged over "
@@ -371,12 +377,18 @@ def build_parser():
         default=20,
         help="PGD iterations of the scoring attack (default 20)",
     )
+    return tune
 
+
+def _certify_parser(sub):
+    """The ``certify`` command's arguments."""
+    from .reproduce import MODELS
+
+    common, protocol, models = _parents()
     cert = sub.add_parser(
         "certify",
         parents=[common, models],
-        help="certified L2 accuracy by randomized smoothing (models trained with "
-        "Gaussian noise, certified with ART's CERTIFY; resumable)",
+        help=COMMANDS["certify"].help,
         description="Train each model with Gaussian noise of each --noise and "
         "certify its smoothed classifier on the first --n-eval test images "
         "(Cohen et al. 2019's CERTIFY, from ART). Writes certified.csv/.md/.rst/"
@@ -425,11 +437,15 @@ def build_parser():
         "--force", action="store_true", help="start over: delete models and cells"
     )
     cert.add_argument("--quiet", action="store_true", help="no progress output")
+    return cert
 
+
+def _compare_parser(sub):
+    """The ``compare`` command's arguments."""
+    common, protocol, models = _parents()
     cmp_ = sub.add_parser(
         "compare",
-        help="compare two models over several trainings (one run folder each), "
-        "from stored cells only",
+        help=COMMANDS["compare"].help,
         description="Per run folder (one training each, e.g. one per --seed), "
         "the exact McNemar test of A against B on that training's images; over "
         "all, the stratified exact test (images as the unit) and the paired "
@@ -452,10 +468,15 @@ def build_parser():
     cmp_.add_argument(
         "--epochs", type=_positive_int, default=None, help="the models' length"
     )
+    return cmp_
 
+
+def _length_curve_parser(sub):
+    """The ``length-curve`` command's arguments."""
+    common, protocol, models = _parents()
     curve = sub.add_parser(
         "length-curve",
-        help="the training-length curve across run folders, from stored cells only",
+        help=COMMANDS["length-curve"].help,
         description="Clean, white-box and black-box accuracy per model and kept "
         "epoch, read from the stored cells of one or more run folders of the same "
         "data (later folders win for a point stored in several); writes OUT.rst "
@@ -465,8 +486,14 @@ def build_parser():
     curve.add_argument("runs", metavar="RUN", nargs="+", help="run folders")
     curve.add_argument("--models", nargs="+", required=True, help="model names")
     curve.add_argument("--out", required=True, help="path stem of the table and plot")
+    return curve
 
-    bench = sub.add_parser("bench", help="performance benchmarks (prints ratios)")
+
+def _bench_parser(sub):
+    """The ``bench`` command's arguments."""
+    from .benchmarks import BENCHMARKS
+
+    bench = sub.add_parser("bench", help=COMMANDS["bench"].help)
     bench.set_defaults(func=_bench_command)
     bench.add_argument(
         "--which",
@@ -480,6 +507,87 @@ def build_parser():
         "--device", type=_device, default="auto", help="auto, cpu, cuda or cuda:N"
     )
     bench.add_argument("--data-home", default=None, help="folder holding MNIST")
+    return bench
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: its one-line help (plain data: ``--help`` imports nothing
+    heavy) and the function that adds its arguments (importing the
+    registries its choices come from)."""
+
+    name: str
+    help: str
+    arguments: Callable[[Any], argparse.ArgumentParser]
+
+
+COMMANDS: dict[str, Command] = {
+    c.name: c
+    for c in (
+        Command(
+            "reproduce",
+            "train the experiment's models (the paper's six and AT) and a substitute, "
+            "attack them, write tables and plots (resumable)",
+            _reproduce_parser,
+        ),
+        Command(
+            "evaluate",
+            "evaluate a saved model (a torch.export file) with the experiment's "
+            "protocol: the same table, curves and report (resumable)",
+            _evaluate_parser,
+        ),
+        Command(
+            "tune",
+            "choose ie_lambda and sigma of the IE regulariser by grid search",
+            _tune_parser,
+        ),
+        Command(
+            "certify",
+            "certified L2 accuracy by randomized smoothing (models trained with "
+            "Gaussian noise, certified with ART's CERTIFY; resumable)",
+            _certify_parser,
+        ),
+        Command(
+            "compare",
+            "compare two models over several trainings (one run folder each), "
+            "from stored cells only",
+            _compare_parser,
+        ),
+        Command(
+            "length-curve",
+            "the training-length curve across run folders, from stored cells only",
+            _length_curve_parser,
+        ),
+        Command(
+            "bench",
+            "performance benchmarks (prints ratios)",
+            _bench_parser,
+        ),
+    )
+}
+
+
+def build_parser(only: str | None = "") -> argparse.ArgumentParser:
+    """The command line. Every command's arguments by default; with ``only``
+    (a command name, or None for none) the others are listed by name and
+    help alone, so that ``sk-guessfirst --help`` imports no torch."""
+    from ._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="sk-guessfirst",
+        description="Hypothesis-conditioned ('Guess First') classifiers: reproduce the "
+        "paper's experiment, evaluate any model, certify, compare runs, tune the IE "
+        "regulariser, or run the benchmarks.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, command in COMMANDS.items():
+        if only == "" or only == name:
+            command.arguments(sub)
+        else:
+            sub.add_parser(name, help=command.help)
     return parser
 
 
@@ -565,7 +673,11 @@ def _error(message):
 
 
 def main(argv=None):
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # the command named (the first word that is not an option; the top level
+    # has no option taking a value): only its arguments are built
+    named = next((a for a in argv if not a.startswith("-")), None)
+    parser = build_parser(only=named if named in COMMANDS else None)
     args = parser.parse_args(argv)
     if getattr(args, "device", "cpu").startswith("cuda"):
         import torch

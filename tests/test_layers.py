@@ -154,3 +154,17 @@ def loaded():
         _loaded("import sk_guessfirst"),
         _loaded("import torch, sklearn, skorch, sklearn.utils.fixes"),
     )
+
+
+def test_help_and_version_import_no_torch():
+    code = (
+        "import sys\nfrom sk_guessfirst.cli import main\n"
+        "for argv in (['--help'], ['--version']):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+        "assert 'sklearn' not in sys.modules, 'sklearn was imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "reproduce" in done.stdout and "0." in done.stdout  # help, version
