@@ -87,11 +87,15 @@ class RobustnessReport:
         return {label: r.accuracy for label, r in self.results.items()}
 
     @property
+    def worst(self) -> np.ndarray:
+        """Per example, robust to every attack and loss run at ``eps``."""
+        return np.logical_and.reduce([r.worst for r in self.results.values()])
+
+    @property
     def worst_case(self) -> float:
         """Robust accuracy at ``eps`` under the per-example worst case over every
         attack and loss run at ``eps`` (never clean accuracy, never larger eps)."""
-        masks = [r.worst for r in self.results.values()]
-        return float(np.logical_and.reduce(masks).mean())
+        return float(self.worst.mean())
 
     def summary(self) -> str:
         """One line: the number to quote, the checks flagged, what ran for them."""

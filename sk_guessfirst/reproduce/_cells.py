@@ -27,6 +27,7 @@ from ..adversarial import (
     AttackResult,
     attack_examples,
     evaluate_attack,
+    format_accuracy,
     input_gradient_stats,
     robustness_curve,
     robustness_report,
@@ -111,7 +112,8 @@ class Cell:
         return f"{model.name} {self.name}"
 
     def summary(self, result) -> str:
-        return f"{result.accuracy:.1%}"
+        """The progress line's number: the accuracy with its interval."""
+        return format_accuracy(getattr(result, "worst", result))
 
 
 @dataclass(frozen=True)
@@ -259,7 +261,7 @@ class ReportCell(Cell):
         )  # fmt: skip
 
     def summary(self, result):
-        return f"worst case {result.worst_case:.1%}"
+        return f"worst case {format_accuracy(result.worst)}"
 
 
 @dataclass(frozen=True)

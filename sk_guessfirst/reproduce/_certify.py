@@ -16,12 +16,13 @@ from pathlib import Path
 import numpy as np
 
 from .._plaindata import write_png_atomic, write_text_atomic
+from ..adversarial import format_accuracy
 from ..adversarial._smoothing import Certificate, Smoothing
 from ..datasets import load_experiment_data
 from ._experiment import open_experiment
 from ._plan import MODELS, ModelSpec
 from ._progress import Log, duration
-from ._tables import markdown_to_rst
+from ._tables import INTERVALS, markdown_to_rst, percent
 
 # radii of the published table: the anchors' (Cohen et al.: 0.5, 1.0, 1.5)
 # and the steps between them
@@ -141,7 +142,7 @@ def _certificate(exp, model, smoothing, seed, log) -> tuple[Certificate, bool]:
 
 def _summary(cert: Certificate) -> str:
     shown = [r for r in RADII if r <= cert.max_radius]
-    return ", ".join(f"{cert.accuracy_at(r):.1%} at r={r:g}" for r in shown)
+    return ", ".join(f"{format_accuracy(cert.correct_at(r))} at r={r:g}" for r in shown)
 
 
 def table_markdown(results: dict[tuple[str, float], Certificate], settings) -> str:
@@ -153,14 +154,14 @@ def table_markdown(results: dict[tuple[str, float], Certificate], settings) -> s
         f"Certified L2 accuracy (%) of the smoothed classifiers ({settings.dataset}, "
         f"{len(first.y)} test images, n={first.n}, n0={first.n0}, "
         f"alpha={first.alpha:g}; each model trained {settings.epochs} epochs with "
-        "Gaussian noise of the smoothing's sigma)",
+        "Gaussian noise of the smoothing's sigma). " + INTERVALS,
         "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
     for (name, sigma), cert in results.items():
         cells = [
-            f"{100 * cert.accuracy_at(r):.1f}" if r <= cert.max_radius else "-"
+            percent(cert.accuracy_at(r), len(cert.y)) if r <= cert.max_radius else "-"
             for r in RADII
         ]
         lines.append(
