@@ -6,13 +6,19 @@ import numpy as np
 
 from .._plaindata import write_png_atomic
 from ..adversarial import ATTACKS, worst_case
-from ._plan import LENGTH_ATTACK
+from ._plan import LENGTH_ATTACK, PROTOCOL
+
+# How far each norm's curves reach (past the table's largest budget).
+CURVE_TOP = {"L-inf": 0.5, "L2": 4.0}
 
 
-def plot_curves(curves, folder, n_images):
+def plot_curves(curves, folder, n_images, dataset=""):
     """One figure per (norm, mode): per model, the per-image worst case over
-    that norm's attacks. ``curves`` maps (attack, mode) to model -> curve."""
+    that norm's attacks, accuracy in percent as the tables give it, dotted
+    lines at the table's budgets of that norm. ``curves`` maps (attack, mode)
+    to model -> curve."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
     figures = {}  # (norm, mode) -> model -> curves of that norm's attacks
     for (attack, mode), per_model in curves.items():
@@ -22,17 +28,23 @@ def plot_curves(curves, folder, n_images):
     for (norm, mode), per_model in figures.items():
         fig = Figure(figsize=(6, 4))
         ax = fig.add_subplot()
-        top = 0.5 if norm == "L-inf" else 4.0
+        top = CURVE_TOP[norm]
         for name, group in per_model.items():
             curve = worst_case(*group, label=name)
             curve.eps = np.linspace(0, top, 101)
             curve.plot(ax=ax)
+        for eps in sorted({e for a, e in PROTOCOL if ATTACKS[a].norm_name == norm}):
+            ax.axvline(eps, color="0.6", linestyle=":", linewidth=1)
+        ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         attacks = ", ".join(
-            a for (a, m) in curves if m == mode and ATTACKS[a].norm_name == norm
+            ATTACKS[a].label
+            for (a, m) in curves
+            if m == mode and ATTACKS[a].norm_name == norm
         )
         ax.set_title(
-            f"{norm} {mode}: per-image worst of {attacks} ({n_images} images)",
-            fontsize=9,
+            f"{dataset} {norm} {mode}, {n_images} images: per image the worst of\n"
+            f"the minimal-perturbation attacks {attacks} (dotted: the table's eps)",
+            fontsize=8,
         )
         fig.tight_layout()
         write_png_atomic(
@@ -46,6 +58,7 @@ def plot_training_length(curve, path, n_images, marks=None):
     ``marks`` (name -> what -> (epoch, accuracy)) are drawn as stars in the
     model's colour, e.g. a published number."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
 
     attack, eps = LENGTH_ATTACK
     fig = Figure(figsize=(11, 3.6))
@@ -64,6 +77,7 @@ def plot_training_length(curve, path, n_images, marks=None):
         title = what if what == "clean" else f"{what} {attack.upper()} eps={eps}"
         ax.set_title(f"{title} ({n_images} images)", fontsize=9)
     axes[0].set_ylabel("accuracy")
+    axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
     axes[0].legend(fontsize=7)
     fig.tight_layout()
     write_png_atomic(fig, path)

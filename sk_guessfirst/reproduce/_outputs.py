@@ -16,7 +16,7 @@ def write_outputs(run, settings, sizes, results, rows, timing, finished, about=N
     for name, r in results.items():
         for job, curve in r.curves.items():
             curves.setdefault(job, {})[name] = curve
-    _figures.plot_curves(curves, run.path, sizes["curve"])
+    _figures.plot_curves(curves, run.path, sizes["curve"], settings.dataset)
     if any(r.reports for r in results.values()):
         lines = [f"# Robustness reports ({sizes['report']} images)", ""]
         for name, r in results.items():
