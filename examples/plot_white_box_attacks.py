@@ -12,6 +12,7 @@ worst case is the result), and AutoAttack from its reference code.
 # %%
 import os
 
+import matplotlib.pyplot as plt
 from art.attacks.evasion import ProjectedGradientDescent
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
@@ -28,13 +29,16 @@ models = {
         max_epochs=EPOCHS, batch_size=100, random_state=0
     ),
 }
+accuracy = {}  # model -> attack -> robust accuracy
 for name, model in models.items():
     model.fit(X, y)
     row = [f"clean {model.score(X_test, y_test):.2f}"]
+    accuracy[name] = {"clean": model.score(X_test, y_test)}
     for attack in ("fgsm", "pgd", "apgd-t"):
         result = evaluate_attack(
             model, X_test, y_test, attack=attack, eps=0.1, random_state=0
         )
+        accuracy[name][attack] = result.accuracy
         losses = ", ".join(f"{k} {v:.2f}" for k, v in result.accuracy_by_loss().items())
         row.append(f"{attack} {result.accuracy:.2f} ({losses})")
     print(name, ", ".join(row))
@@ -51,3 +55,17 @@ print(
     "accuracy on PGD images:",
     (art_model.predict(adversarial).argmax(1) == y_test).mean(),
 )
+
+# %%
+# Per model, clean accuracy and each attack's worst case over its losses.
+fig, ax = plt.subplots(figsize=(6, 3.5))
+columns = ["clean", "fgsm", "pgd", "apgd-t"]
+width = 0.8 / len(accuracy)
+for i, (name, by_attack) in enumerate(accuracy.items()):
+    ax.bar([j + i * width for j in range(len(columns))],
+           [by_attack[c] for c in columns], width=width, label=name)  # fmt: skip
+ax.set_xticks([j + 0.4 - width / 2 for j in range(len(columns))], columns)
+ax.set_ylabel("accuracy at L-inf eps 0.1")
+ax.set_title(f"White-box attacks ({DATA}, {len(X_test)} test images)")
+ax.legend(fontsize=8)
+fig.tight_layout()
