@@ -551,8 +551,9 @@ class GuessFirstNet(NeuralNetClassifier):
         kwargs = {**self._module_kwargs(), **routed}
         self.module_ = self.initialized_instance(self.module, kwargs)
         own = kwargs.get("trunk") is not None
-        self.input_kind_ = "own" if own else trunk_kind(self.input_shape_)
-        if self._convolutional and self.input_kind_ == "mlp":
+        kind = trunk_kind(self.input_shape_)
+        self.input_kind_ = "own" if own else kind.name
+        if self._convolutional and not own and not kind.convolutional:
             side = math.isqrt(math.prod(self.input_shape_))
             hint = (
                 f" (input_shape=(1, {side}, {side}) for {side}x{side} images)"

@@ -18,24 +18,80 @@ from __future__ import annotations
 
 import copy
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-PAPER_MIN_SIDE = 28
-SMALL_MIN_SIDE = 8
+
+@dataclass(frozen=True)
+class TrunkKind:
+    """What :func:`make_trunk` builds for an input shape (``input_kind_``).
+
+    ``min_side``: the smallest image side it takes (None: anything, flat);
+    ``guessfirst``: (kernel, stride, padding) of the paper's two conv layers;
+    ``lenet``: (kernel, padding of the second conv) of the LeNet-5 style."""
+
+    name: str
+    min_side: int | None
+    guessfirst: tuple = ()
+    lenet: tuple = ()
+
+    @property
+    def convolutional(self) -> bool:
+        return self.min_side is not None
 
 
-def trunk_kind(input_shape: tuple) -> str:
-    """The trunk :func:`make_trunk` builds: "paper", "small" or "mlp"."""
-    if len(input_shape) == 3:
-        side = min(input_shape[1:])
-        if side >= PAPER_MIN_SIDE:
-            return "paper"
-        if side >= SMALL_MIN_SIDE:
-            return "small"
-    return "mlp"
+# Largest first: an image takes the first kind whose min_side it reaches.
+TRUNK_KINDS: dict[str, TrunkKind] = {
+    k.name: k
+    for k in (
+        TrunkKind("paper", 28, guessfirst=((4, 2, 0), (4, 2, 0)), lenet=(5, 0)),
+        TrunkKind("small", 8, guessfirst=((3, 1, 1), (3, 2, 1)), lenet=(3, 1)),
+        TrunkKind("mlp", None),
+    )
+}
+PAPER_MIN_SIDE = TRUNK_KINDS["paper"].min_side
+SMALL_MIN_SIDE = TRUNK_KINDS["small"].min_side
+
+
+def trunk_kind(input_shape: tuple) -> TrunkKind:
+    """The trunk :func:`make_trunk` builds for ``input_shape``."""
+    for kind in TRUNK_KINDS.values():
+        if kind.min_side is None:
+            return kind
+        if len(input_shape) == 3 and min(input_shape[1:]) >= kind.min_side:
+            return kind
+    raise AssertionError("TRUNK_KINDS ends with a kind for any input")
+
+
+def _guessfirst_layers(kind: TrunkKind, in_ch: int, conv_channels) -> list:
+    layers: list[nn.Module] = []
+    for out_ch, (k, s, p) in zip(conv_channels, kind.guessfirst, strict=True):
+        layers += [
+            nn.Conv2d(in_ch, out_ch, k, stride=s, padding=p),
+            nn.BatchNorm2d(out_ch),
+            nn.ReLU(),
+        ]
+        in_ch = out_ch
+    return layers
+
+
+def _lenet_layers(kind: TrunkKind, in_ch: int, conv_channels) -> list:
+    k, pad2 = kind.lenet
+    return [
+        nn.Conv2d(in_ch, 6, k, padding=k // 2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, k, padding=pad2),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+    ]
+
+
+# style -> the conv layers of that style for a convolutional trunk kind
+STYLES = {"guessfirst": _guessfirst_layers, "lenet": _lenet_layers}
 
 
 def make_trunk(
@@ -52,7 +108,7 @@ def make_trunk(
     ``style="guessfirst"`` is the paper's conv-BN-ReLU stack (paper Appendix F);
     ``style="lenet"`` the LeNet-5-like substitute (conv 6@5x5 pad 2, pool,
     conv 16@5x5, pool), which switches to 3x3 kernels with padding on images
-    smaller than 28 pixels.
+    smaller than 28 pixels (:data:`STYLES`, :data:`TRUNK_KINDS`).
 
     ``trunk``, when given, is the user's own unconditioned preprocessing: an
     ``nn.Module`` instance, or a class instantiated with ``trunk_params``. It
@@ -67,36 +123,13 @@ def make_trunk(
             "pass module__trunk=YourModule too"
         )
     kind = trunk_kind(input_shape)
-    if kind == "mlp":
+    if not kind.convolutional:
         n_in = math.prod(input_shape)
         return nn.Sequential(
             nn.Flatten(), nn.Linear(n_in, mlp_units), nn.ReLU()
         ), mlp_units
-
-    in_ch = input_shape[0]
-    layers: list[nn.Module] = []
-    if style == "lenet":
-        k, pad2 = (5, 0) if kind == "paper" else (3, 1)
-        layers = [
-            nn.Conv2d(in_ch, 6, k, padding=k // 2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Conv2d(6, 16, k, padding=pad2),
-            nn.ReLU(),
-            nn.MaxPool2d(2),
-            nn.Flatten(),
-        ]
-    else:
-        geometry = [(4, 2, 0), (4, 2, 0)] if kind == "paper" else [(3, 1, 1), (3, 2, 1)]
-        for out_ch, (k, s, p) in zip(conv_channels, geometry, strict=True):
-            layers += [
-                nn.Conv2d(in_ch, out_ch, k, stride=s, padding=p),
-                nn.BatchNorm2d(out_ch),
-                nn.ReLU(),
-            ]
-            in_ch = out_ch
-        layers.append(nn.Flatten())
-    trunk = nn.Sequential(*layers)
+    layers = STYLES[style](kind, input_shape[0], conv_channels)
+    trunk = nn.Sequential(*layers, nn.Flatten())
     with torch.no_grad():
         out_dim = trunk.eval()(torch.zeros(1, *input_shape)).shape[1]
     return trunk.train(), int(out_dim)

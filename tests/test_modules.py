@@ -24,7 +24,7 @@ from sk_guessfirst.modules import (
     ],
 )
 def test_trunk_rule(shape, kind):
-    assert trunk_kind(shape) == kind
+    assert trunk_kind(shape).name == kind
     trunk, dim = make_trunk(shape)
     assert trunk.eval()(torch.zeros(2, *shape)).shape == (2, dim)
 
