@@ -468,6 +468,12 @@ def _compare_parser(sub):
     cmp_.add_argument(
         "--epochs", type=_positive_int, default=None, help="the models' length"
     )
+    cmp_.add_argument(
+        "--table",
+        action="store_true",
+        help="first, every cell both models hold in every run: each training's "
+        "accuracy with its interval, the mean and the spread over trainings",
+    )
     return cmp_
 
 
@@ -705,6 +711,10 @@ def _compare_command(args, parser):
         ]
     except (OSError, KeyError, TypeError, ValueError) as exc:
         return _error(f"compare: {str(exc).strip(chr(34))}")
+    if args.table:
+        from .reproduce._across import trainings_markdown
+
+        print(trainings_markdown(runs, [args.a, args.b]))
     radius = f" at radius {args.radius}" if args.radius is not None else ""
     print(f"A = {args.a}, B = {args.b}; {args.cell}{radius}")
     for run, (a, b) in zip(runs, pairs):

@@ -616,6 +616,13 @@ def test_compare_reads_stored_cells_over_trainings(capsys):
     out = capsys.readouterr().out
     assert "(seed 0): A 79.2% [75.4, 82.7]" in out and "(seed 1)" in out
     assert "paired t-test, 1 df" in out
+    # --table: every cell both hold in every run, per training, mean and spread
+    assert main(["compare", "AT", "C-DV-AT", *runs, "--cell", "clean", "--table"]) == 0
+    table = capsys.readouterr().out
+    assert "| cell | model | seed 0 | seed 1 | mean | sd |" in table
+    assert (
+        "| clean | AT | 79.2 [75.4, 82.7] | 78.8 [75.0, 82.3] | 79.0 | 0.3 |" in table
+    )
     # a cell that is not there: named, with the cells that are
     assert main(["compare", "AT", "C-DV-AT", runs[0], "--cell", "nope"]) == 1
     err = capsys.readouterr().err

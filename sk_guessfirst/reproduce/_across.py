@@ -119,4 +119,53 @@ def write_length_curve(runs: list[RunFolder], models: list[str], out: Path) -> s
     return text
 
 
-__all__ = ["length_markdown", "length_points", "write_length_curve"]
+def trainings_markdown(
+    runs: list[RunFolder], models: list[str], cells: list[str] | None = None
+) -> str:
+    """Each model's accuracy per training (one run folder each, e.g. one per
+    ``--seed``) with its exact interval, then the mean and the standard
+    deviation over trainings, per cell (default: the cells every run holds for
+    every model, clean first)."""
+    import numpy as np
+
+    if cells is None:
+        held = [
+            {
+                c.name
+                for c in run.cells(m)
+                if not c.name.startswith(("curve-", "report-"))
+            }
+            for run in runs
+            for m in models
+        ]
+        common = set.intersection(*held) if held else set()
+        cells = sorted(common, key=lambda c: (c != "clean", c))
+    seeds = [str(r.settings.get("seed")) for r in runs]
+    head = ["cell", "model", *(f"seed {s}" for s in seeds), "mean", "sd"]
+    lines = [
+        f"Accuracy (%) per training ({len(runs)} trainings, one run folder each); "
+        + INTERVALS
+        + " Mean and standard deviation over the trainings.",
+        "",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
+    ]
+    for cell in cells:
+        for model in models:
+            masks = [run.mask(model, cell) for run in runs]
+            accs = np.array([m.mean() for m in masks])
+            sd = f"{100 * accs.std(ddof=1):.1f}" if len(accs) > 1 else "-"
+            row = [percent(float(m.mean()), len(m)) for m in masks]
+            lines.append(
+                f"| {cell} | {model} | " + " | ".join(row)
+                + f" | {100 * accs.mean():.1f} | {sd} |"
+            )  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+__all__ = [
+    "length_markdown",
+    "length_points",
+    "trainings_markdown",
+    "write_length_curve",
+]
