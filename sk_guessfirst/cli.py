@@ -174,6 +174,16 @@ def _model_options():
     models.add_argument(
         "--batch-size", type=_positive_int, default=250, help="training batch (250)"
     )
+    models.add_argument(
+        "--seeds",
+        nargs="+",
+        type=_seed,
+        default=None,
+        help="several trainings: the whole run once per seed, into OUT/seed-S "
+        "(each resumable); reproduce then writes OUT/trainings.md, every cell "
+        "per training with its interval, mean and spread (compare two models "
+        "with 'sk-guessfirst compare A B OUT/seed-*')",
+    )
     return models
 
 
@@ -761,25 +771,65 @@ def _on_this_machine(command, args, parser):
         parser.error(f"{command} runs on this machine: drop --workers/--scheduler")
 
 
+def _per_seed(args, parser, settings, out):
+    """(settings, folder) of each training: ``out`` itself, or with --seeds
+    one sub-folder per seed."""
+    from dataclasses import replace
+
+    if not args.seeds:
+        return [(settings, out)]
+    if args.seed != 0:
+        parser.error("--seed and --seeds: give one of them")
+    if len(set(args.seeds)) != len(args.seeds):
+        parser.error(f"--seeds repeats a seed: {args.seeds}")
+    return [(replace(settings, seed=s), f"{out}/seed-{s}") for s in args.seeds]
+
+
 def _reproduce_command(args, parser):
-    from .reproduce import reproduce
+    from .reproduce import DEFAULT_MODELS, open_run, reproduce
+    from .reproduce._run import RunFinished
 
     settings = _settings(args)
     _check_settings(settings, parser)
     out = args.out or f"results/{args.dataset}"
-    return _resumable(
-        out,
-        lambda: reproduce(
-            settings,
-            out,
-            force=args.force,
-            verbose=0 if args.quiet else 1,
-            download=args.download,
-            mirrors=args.mirror,
-            workers=args.workers,
-            scheduler=args.scheduler,
-        ),
-    )
+    runs = _per_seed(args, parser, settings, out)
+
+    def work():
+        for seeded, folder in runs:
+            try:
+                reproduce(
+                    seeded,
+                    folder,
+                    force=args.force,
+                    verbose=0 if args.quiet else 1,
+                    download=args.download,
+                    mirrors=args.mirror,
+                    workers=args.workers,
+                    scheduler=args.scheduler,
+                )
+            except RunFinished:
+                if not args.seeds:
+                    raise
+                print(f"{folder}: finished with these settings, kept")
+        if args.seeds:
+            _write_trainings(
+                [open_run(folder) for _, folder in runs],
+                list(settings.models or DEFAULT_MODELS),
+                Path(out),
+            )
+
+    return _resumable(out, work)
+
+
+def _write_trainings(runs, models, out: Path) -> None:
+    from ._plaindata import write_text_atomic
+    from .reproduce._across import trainings_markdown
+    from .reproduce._tables import markdown_to_rst
+
+    text = trainings_markdown(runs, models)
+    write_text_atomic(out / "trainings.md", text)
+    write_text_atomic(out / "trainings.rst", markdown_to_rst(text))
+    print(f"Trainings compared in {out / 'trainings.md'}")
 
 
 def _evaluate_command(args, parser):
@@ -802,6 +852,7 @@ def _evaluate_command(args, parser):
 def _certify_command(args, parser):
     from .reproduce import Settings
     from .reproduce._certify import certify_models
+    from .reproduce._run import RunFinished
 
     _on_this_machine("certify", args, parser)
     settings = Settings(
@@ -813,14 +864,22 @@ def _certify_command(args, parser):
     )  # fmt: skip
     _check_settings(settings, parser)
     out = args.out or f"results/{args.dataset}-certify"
-    return _resumable(
-        out,
-        lambda: certify_models(
-            settings, out, noises=tuple(args.noise), n=args.n, n0=args.n0,
-            alpha=args.alpha, force=args.force, verbose=0 if args.quiet else 1,
-            download=args.download,
-        ),
-    )  # fmt: skip
+    runs = _per_seed(args, parser, settings, out)
+
+    def work():
+        for seeded, folder in runs:
+            try:
+                certify_models(
+                    seeded, folder, noises=tuple(args.noise), n=args.n, n0=args.n0,
+                    alpha=args.alpha, force=args.force,
+                    verbose=0 if args.quiet else 1, download=args.download,
+                )  # fmt: skip
+            except RunFinished:
+                if not args.seeds:
+                    raise
+                print(f"{folder}: finished with these settings, kept")
+
+    return _resumable(out, work)
 
 
 def _tune_command(args, parser):

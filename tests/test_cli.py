@@ -633,3 +633,42 @@ def test_compare_reads_stored_cells_over_trainings(capsys):
             "certify-sigma0.5-n10000-n0100-alpha0.001"]  # fmt: skip
     assert main(args) == 0
     assert "70 vs 30 discordant" in capsys.readouterr().out
+
+
+def test_seeds_train_each_model_once_per_seed_and_compare_them(tmp_path, capsys):
+    out = tmp_path / "run"
+    args = ["reproduce", "--n-train", "200", "--epochs", "4", "--n-eval", "20",
+            "--device", "cpu", "--attacks", "fgsm", "--no-curves", "--no-report",
+            "--models", "CNN", "--seeds", "0", "1", "--quiet",
+            "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    # one complete run folder per seed, each its own training (other weights)
+    fingerprints = set()
+    for seed in (0, 1):
+        run = json.loads((out / f"seed-{seed}" / "run.json").read_text())
+        assert run["settings"]["seed"] == seed
+        (cell,) = (out / f"seed-{seed}" / "cells").glob("*/CNN-*/clean.npz")
+        from sk_guessfirst._plaindata import load
+
+        fingerprints.add(load(cell)[1]["weights"]["model"])
+    assert len(fingerprints) == 2
+    table = (out / "trainings.md").read_text()
+    assert "| cell | model | seed 0 | seed 1 | mean | sd |" in table
+    assert "| white-box-fgsm-0.3 | CNN |" in table
+    # resumable: with seed 1's run unfinished, the same command keeps seed 0's
+    # finished run and completes seed 1's
+    (out / "seed-1" / "results.md").unlink()
+    (out / "trainings.md").unlink()
+    capsys.readouterr()
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "seed-0: finished with these settings, kept" in said
+    assert (out / "seed-1" / "results.md").is_file()
+    assert (out / "trainings.md").read_text() == table
+
+
+def test_seed_and_seeds_conflict(tmp_path, capsys):
+    args = ["reproduce", "--seeds", "0", "1", "--seed", "3", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit):
+        main(args)
+    assert "--seed and --seeds" in capsys.readouterr().err

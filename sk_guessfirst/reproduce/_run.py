@@ -73,6 +73,10 @@ _OWN_FILES = ("results.md", "results.csv", "results.rst", "report.md", "medians.
 _OWN_GLOBS = ("curves_*.png",)
 
 
+class RunFinished(FileExistsError):
+    """The folder holds a finished run with these very settings."""
+
+
 class FolderInUse(OSError):
     """Another process holds the run folder's lock."""
 
@@ -159,7 +163,7 @@ class RunDirectory:
             if finished.exists() and _but_threads(previous.get("settings")) == (
                 _but_threads(settings)
             ):
-                raise FileExistsError(
+                raise RunFinished(
                     f"{self.path} already holds a finished run with these settings "
                     f"({FINISHED}); choose another --out, raise --epochs to train "
                     "further, or pass --force to start over"
