@@ -32,6 +32,11 @@ PAIRED = [
     ("fashion-certify", "C-DV+N0.5", "CNN+N0.5", S50, 1.0, 28, 13, "p = 0.028"),
     ("fashion-certify", "C-DV+N0.5", "CNN+N0.5", S50, 1.5, 29, 21, "p = 0.32"),
     ("fashion-certify", "C-JS-IE+N0.5", "CNN+N0.5", S50, 1.5, 31, 24, "0.42"),
+    # 2026-12-07: TRADES with beta 6, and the certification's second training
+    ("mnist-at", "TRADES-6", "TRADES", "white-box-autoattack-0.3", None, 28, 45,
+     "p = 0.060"),
+    ("mnist-certify-s1", "C-DV+N0.5", "CNN+N0.5", S50, 1.5, 66, 32, "p < 0.001"),
+    ("mnist-certify-s1", "C-JS-IE+N0.5", "CNN+N0.5", S50, 1.5, 63, 30, "p < 0.001"),
 ]  # fmt: skip
 
 # Fashion-MNIST AT against C-DV-AT over three trainings (seeds 0, 1, 2):
