@@ -68,3 +68,33 @@ def test_which_cells_depend_on_the_substitute():
         "report-0.15",
         "length-black-box-pgd-0.15",
     }
+
+
+def test_a_black_box_cell_times_its_own_work_not_the_substitutes():
+    """The substitute's training and crafts are shared and timed on their own:
+    a black-box cell's seconds are its predictions on the crafted examples."""
+    import time as _time
+
+    import numpy as np
+
+    from sk_guessfirst.reproduce._cells import TableCell
+
+    class Model:
+        class estimator:  # noqa: N801 - a stand-in with predict
+            @staticmethod
+            def predict(X):
+                return np.zeros(len(X), dtype=int)
+
+    class Exp:
+        y = np.zeros(4, dtype=int)
+        budget = type("B", (), {"attack_params": {}})()
+
+        def clean(self, model):
+            return np.ones(4, dtype=bool)
+
+        def transferred(self, attack, eps, loss):
+            _time.sleep(0.3)  # training the substitute and crafting, shared
+            return np.zeros((4, 2))
+
+    result = TableCell("pgd", 0.1, "black-box").compute(Exp(), Model())
+    assert result.seconds < 0.1 and result.accuracy == 1.0
