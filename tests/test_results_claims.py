@@ -35,6 +35,9 @@ PAIRED = [
     # 2026-12-07: TRADES with beta 6, and the certification's second training
     ("mnist-at", "TRADES-6", "TRADES", "white-box-autoattack-0.3", None, 28, 45,
      "p = 0.060"),
+    ("mnist-at", "C-DV-TRADES-6", "TRADES-6", "clean", None, 2, 5, "p = 0.45"),
+    ("mnist-at", "C-DV-TRADES-6", "TRADES-6", "white-box-pgd-0.3", None, 8, 17,
+     "p = 0.11"),
     ("mnist-certify-s1", "C-DV+N0.5", "CNN+N0.5", S50, 1.5, 66, 32, "p < 0.001"),
     ("mnist-certify-s1", "C-JS-IE+N0.5", "CNN+N0.5", S50, 1.5, 63, 30, "p < 0.001"),
 ]  # fmt: skip
