@@ -16,11 +16,10 @@ from pathlib import Path
 
 from .._plaindata import write_text_atomic
 from ._figures import plot_training_length
-from ._plan import LENGTH_ATTACK, paper_value
+from ._plan import LENGTH_ATTACK, PAPER_EPOCHS, paper_value
 from ._reading import RunFolder
-from ._tables import INTERVALS, markdown_to_rst, percent
+from ._tables import INTERVALS, markdown_to_rst, percent, training_length_markdown
 
-PAPER_EPOCHS = 200
 MODES = ("white-box", "black-box")
 
 
@@ -59,26 +58,11 @@ def length_markdown(points: dict, dataset: str, n: int) -> str:
     """The points as a Markdown table, each accuracy with its interval, the
     paper's number in brackets at its 200 epochs."""
     attack, eps = LENGTH_ATTACK
-    lines = [
+    caption = (
         f"Accuracy (%) per training length on {n} test images, white- and "
-        f"black-box {attack.upper()} at eps {eps}; " + INTERVALS,
-        "",
-        "| model | epochs | clean | white-box | black-box | substitute epochs |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, by_epoch in points.items():
-        for epoch in sorted(by_epoch):
-            p = by_epoch[epoch]
-            cells = [percent(p["clean"], n) if "clean" in p else ""]
-            for mode in MODES:
-                text = percent(p[mode], n) if mode in p else ""
-                paper = paper_value(dataset, attack, mode, eps, name)
-                if epoch == PAPER_EPOCHS and paper is not None:
-                    text += f" ({paper})"
-                cells.append(text)
-            cells.append(str(p.get("substitute", "")))
-            lines.append(f"| {name} | {epoch} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        f"black-box {attack.upper()} at eps {eps}; " + INTERVALS
+    )
+    return training_length_markdown(points, n, dataset=dataset, caption=caption)
 
 
 def _paper_marks(points: dict, dataset: str) -> dict:

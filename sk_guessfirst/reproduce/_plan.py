@@ -162,6 +162,8 @@ CURVES = {
 # The table's order of modes, the paper's: black-box rows, then white-box rows.
 TABLE_MODES = ("black-box", "white-box")
 REPORT_EPS = (0.15, 0.30)
+# The paper's training length (its tables' numbers are at 200 epochs).
+PAPER_EPOCHS = 200
 # The training-length study's fixed cheap attack.
 LENGTH_ATTACK = ("pgd", 0.15)
 # The paper's white-box rows, rerun under each attacker's view.

@@ -7,7 +7,13 @@ import io
 from dataclasses import dataclass
 
 from ..adversarial import ATTACKS, MODES, accuracy_interval
-from ._plan import MASKING_TOLERANCE, VIEW_ROWS, paper_value
+from ._plan import (
+    LENGTH_ATTACK,
+    MASKING_TOLERANCE,
+    PAPER_EPOCHS,
+    VIEW_ROWS,
+    paper_value,
+)
 
 
 @dataclass
@@ -222,19 +228,35 @@ def table_rows(names, results, cells):
     return rows
 
 
-def training_length_markdown(curve, n):
+def training_length_markdown(curve, n, *, dataset=None, caption=None):
     """Accuracy (%, with its exact 95% interval over the ``n`` images) per
-    model and training length."""
+    model and training length; a point may lack a column. With ``dataset``,
+    the paper's number in brackets at its 200 epochs; where points name the
+    substitute behind their black-box number, a column says its epochs."""
+    attack, eps = LENGTH_ATTACK
+    modes = ("white-box", "black-box")
+    substitute = any("substitute" in p for ps in curve.values() for p in ps.values())
+    head = ["model", "epochs", "clean", *modes]
+    head += ["substitute epochs"] if substitute else []
     lines = [
-        f"Accuracy (%) per training length on {n} test images; " + INTERVALS,
+        caption or f"Accuracy (%) per training length on {n} test images; " + INTERVALS,
         "",
-        "| model | epochs | clean | white-box | black-box |",
-        "|---|---|---|---|---|",
+        "| " + " | ".join(head) + " |",
+        "|" + "---|" * len(head),
     ]
     for name, points in curve.items():
         for epoch in sorted(points):
             p = points[epoch]
-            cells = [percent(p[k], n) for k in ("clean", "white-box", "black-box")]
+            cells = [percent(p["clean"], n) if "clean" in p else ""]
+            for mode in modes:
+                text = percent(p[mode], n) if mode in p else ""
+                paper = (
+                    paper_value(dataset, attack, mode, eps, name) if dataset else None
+                )
+                if epoch == PAPER_EPOCHS and paper is not None:
+                    text += f" ({paper})"
+                cells.append(text)
+            cells += [str(p.get("substitute", ""))] if substitute else []
             lines.append(f"| {name} | {epoch} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
