@@ -6,6 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from budgets import FAST
+
+from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
 
 REPO = Path(__file__).resolve().parents[1]
 MNIST_DIR = Path(
@@ -101,3 +104,41 @@ def planted(tmp_path):
     """(marker, make): ``make()`` a code-running object; marker exists iff it ran."""
     marker = tmp_path / "planted-code-ran"
     return marker, lambda: Planted(marker)
+
+
+# -- the fitted digits models many tests share (one fit each per session) ---------
+
+
+@pytest.fixture(scope="session")
+def digits():
+    from sk_guessfirst.datasets import load_dataset
+
+    X, y = load_dataset("digits")
+    Xt, yt = load_dataset("digits", subset="test")
+    X = X.reshape(-1, 8, 8)  # images are said; the attacks take any layout
+    return X, y, Xt[:120], yt[:120]
+
+
+@pytest.fixture(scope="session")
+def hcc(digits):
+    X, y, _, _ = digits
+    return HypothesisConditionedClassifier(max_epochs=15, **FAST).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def cnn(digits):
+    X, y, _, _ = digits
+    return CNNClassifier(max_epochs=15, **FAST).fit(X, y)
+
+
+@pytest.fixture(scope="session")
+def saturated(digits):
+    """A CNN whose logits are scaled by 1e4: softmax saturates, so the
+    cross-entropy gradient is exactly zero on confident examples, while the
+    margin keeps its gradient."""
+    X, y, _, _ = digits
+    cnn = CNNClassifier(max_epochs=8, **FAST).fit(X, y)
+    with torch.no_grad():
+        cnn.module_.out.weight.mul_(1e4)
+        cnn.module_.out.bias.mul_(1e4)
+    return cnn

@@ -387,7 +387,7 @@ def test_training_length_and_attacker_views(tmp_path):
     views = (out / "views.md").read_text()
     assert "| sigmoid | PGD | 0.15 |" in views and "input gradients" in views
     # the CNN's "activated" view is its raw scores: with the table's random
-    # starts (common random numbers, tests/test_reproduce_cells.py) its PGD
+    # starts (common random numbers, tests/reproduce/test_cells.py) its PGD
     # result is the table's, none hidden
     pgd = next(
         r

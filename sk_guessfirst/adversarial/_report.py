@@ -19,6 +19,7 @@ from ..attacked._function import (
     resolve_target,
 )
 from ._art import to_art
+from ._attacks import ATTACKS, MODES
 from ._evaluate import check_eps, evaluate_attack
 from ._stats import compare_paired, format_accuracy
 from ._substitute import SubstituteCache
@@ -198,6 +199,7 @@ class Evidence:
     common: dict
     report: RobustnessReport
     binarization_samples: int = 10
+    base: dict = field(default_factory=dict)  # BaseAttack -> its AttackResult
 
     def run(self, label, attack, *, budget=None, mode="white-box", **params):
         """Run ``attack`` (its report overrides, then ``params``); a result at
@@ -221,30 +223,71 @@ class Evidence:
     @property
     def white(self):
         """Per example, robust to both PGD runs."""
-        return self.results["PGD"].worst & self.results[self.strong_label].worst
+        return self.base[PGD].worst & self.base[STRONG_PGD].worst
 
-    @property
-    def strong_label(self):
-        return next(k for k in self.results if k.startswith("PGD-") and "x5" in k)
+    def label(self, attack: BaseAttack) -> str:
+        """The label ``attack``'s result is reported under."""
+        return next(k for k, r in self.results.items() if r is self.base[attack])
 
     def share(self, broken_by, survives) -> float:
         """Share of examples one attack breaks while another leaves standing."""
         return float((~broken_by & survives).mean())
 
     def helped(self, better, worse, what) -> tuple[bool, str]:
-        """(passed, found) of "``better`` finds no more than ``worse``": a flag
-        needs a gap over ``tolerance`` that the exact paired test also finds
-        (p < 0.05, one-sided), so the slack scales with the number of images."""
-        a, b = self.results[worse].worst, self.results[better].worst
+        """(passed, found) of "``better`` finds no more than ``worse``" (two
+        :class:`BaseAttack`): a flag needs a gap over ``tolerance`` that the
+        exact paired test also finds (p < 0.05, one-sided), so the slack
+        scales with the number of images."""
+        a, b = self.base[worse].worst, self.base[better].worst
         comparison = compare_paired(a, b)
         gap = comparison.difference
         helped = gap > self.tolerance and comparison.one_sided() < 0.05
         verb = "helped" if helped else "did not help"
         return not helped, (
-            f"{what} {verb}: {better} {b.mean():.1%} vs {worse} {a.mean():.1%} "
-            f"({comparison.only_a} vs {comparison.only_b} images discordant, one-sided "
-            f"exact p = {comparison.one_sided():.2g})"
+            f"{what} {verb}: {self.label(better)} {b.mean():.1%} vs "
+            f"{self.label(worse)} {a.mean():.1%} ({comparison.only_a} vs "
+            f"{comparison.only_b} images discordant, one-sided exact p = "
+            f"{comparison.one_sided():.2g})"
         )
+
+
+# -- the base attacks: records the checks read their results by -------------------
+
+
+@dataclass(frozen=True, eq=False)
+class BaseAttack:
+    """One attack every report runs: the registry attack (``attack``), its
+    mode, and for a stronger run the factor of iterations and restarts
+    (``restarts``: PGD-200x5 is PGD-40 with 5x the steps and 5 restarts).
+    The checks read its result as ``evidence.base[record]``, never by label."""
+
+    label: str
+    attack: str
+    mode: str = "white-box"
+    restarts: int = 1
+
+    def run(self, ev: Evidence) -> None:
+        params: dict = {}
+        label = self.label
+        if self.restarts > 1:
+            steps = (
+                ATTACKS[self.attack].parameters(ev.eps, ev.overrides.get(self.attack))[
+                    "max_iter"
+                ]
+                * self.restarts
+            )
+            params = dict(max_iter=steps, num_random_init=self.restarts)
+            label = f"{self.label}-{steps}x{self.restarts}"
+        ev.base[self] = ev.run(label, self.attack, mode=self.mode, **params)
+
+
+FGSM = BaseAttack("FGSM", "fgsm")
+PGD = BaseAttack("PGD", "pgd")
+STRONG_PGD = BaseAttack("PGD", "pgd", restarts=5)
+AUTOATTACK = BaseAttack("AutoAttack", "autoattack")
+SQUARE = BaseAttack("Square", "square")
+TRANSFER = BaseAttack("PGD transfer", "pgd", mode="black-box")  # with a substitute
+BASE_ATTACKS = (FGSM, PGD, STRONG_PGD, AUTOATTACK, SQUARE, TRANSFER)
 
 
 # -- checks: each a small function, as AutoAttack's checks.py --------------------
@@ -269,13 +312,13 @@ class MaskingCheck:
 SHATTERED = ("noise-averaged", "surrogate", "more-queries")
 
 
-def _broken_by(label: str, what: str):
-    """The check that PGD breaks what ``label``'s attack breaks, per example."""
+def _broken_by(attack: BaseAttack, what: str):
+    """The check that PGD breaks what ``attack`` breaks, per example."""
 
     def check(ev):
-        if label not in ev.results:
+        if attack not in ev.base:
             return None
-        other = ev.results[label]
+        other = ev.base[attack]
         share = ev.share(other.worst, ev.white)
         return share <= ev.tolerance, (
             f"{share:.1%} of the examples {what} breaks ({other.accuracy:.1%} left) "
@@ -286,20 +329,25 @@ def _broken_by(label: str, what: str):
 
 
 def _more_iterations(ev):
-    return ev.helped(ev.strong_label, "PGD", "more iterations and restarts")
+    return ev.helped(STRONG_PGD, PGD, "more iterations and restarts")
 
 
 def _losses(ev):
-    pgd = ev.results["PGD"]
-    if set(pgd.robust) != {"ce", "margin"}:
+    pgd = ev.base[PGD]
+    if len(pgd.robust) != 2:  # the attack ran with one loss only
         return None
-    comparison = compare_paired(pgd.robust["ce"], pgd.robust["margin"])
+    (first, a), (second, b) = pgd.robust.items()
+    comparison = compare_paired(a, b)
     differ = abs(comparison.difference) > ev.tolerance and comparison.pvalue < 0.05
     return not differ, (
-        f"PGD with cross-entropy {comparison.accuracy_a:.1%}, with margin "
-        f"{comparison.accuracy_b:.1%} (exact McNemar p = {comparison.pvalue:.2g})"
+        f"PGD with {LOSS_WORDS.get(first, first)} {comparison.accuracy_a:.1%}, with "
+        f"{LOSS_WORDS.get(second, second)} {comparison.accuracy_b:.1%} (exact "
+        f"McNemar p = {comparison.pvalue:.2g})"
         + ("" if not differ else ": one loss is masked")
     )
+
+
+LOSS_WORDS = {"ce": "cross-entropy", "margin": "margin"}
 
 
 def _growing(ev):
@@ -323,15 +371,13 @@ def _growing(ev):
 
 
 def _autoattack_flags(ev):
-    flags = list(
-        dict.fromkeys(ev.results["AutoAttack"].flags + ev.results["Square"].flags)
-    )
+    flags = list(dict.fromkeys(ev.base[AUTOATTACK].flags + ev.base[SQUARE].flags))
     flags = [f for f in flags if not f.startswith("randomised model")]
     return not flags, "; ".join(flags) or "no flag raised"
 
 
 def _gradients(ev):
-    for loss in ("ce", "margin"):
+    for loss in ev.base[PGD].robust:  # the losses the attacks differentiate
         ev.report.gradients[loss] = input_gradient_stats(
             ev.target, ev.X, ev.y, loss=loss, clip_values=ev.clip_values,
             view=ev.common["view"],
@@ -390,15 +436,15 @@ CHECKS: dict[str, MaskingCheck] = {
     c.name: c
     for c in (
         MaskingCheck("single-step vs iterative", "PGD breaks what FGSM breaks",
-                     _broken_by("FGSM", "FGSM"), SHATTERED),
+                     _broken_by(FGSM, "FGSM"), SHATTERED),
         MaskingCheck("more iterations and restarts", "PGD-200x5 finds no more than "
                      "PGD-40", _more_iterations, SHATTERED),
         MaskingCheck("cross-entropy vs margin loss", "the two losses agree", _losses,
                      ("log-outputs",)),
         MaskingCheck("gradient-free vs gradient attacks", "PGD breaks what Square "
-                     "breaks", _broken_by("Square", "Square"), ("bpda", *SHATTERED)),
+                     "breaks", _broken_by(SQUARE, "Square"), ("bpda", *SHATTERED)),
         MaskingCheck("transfer vs white-box", "PGD breaks what transfer breaks",
-                     _broken_by("PGD transfer", "the substitute's transfer"),
+                     _broken_by(TRANSFER, "the substitute's transfer"),
                      SHATTERED),
         MaskingCheck("growing eps", "accuracy falls to 0 as eps grows", _growing,
                      ("bpda", *SHATTERED)),
@@ -453,7 +499,7 @@ def _surrogate(ev):
 
 
 def _more_queries(ev):
-    square = ev.results["Square"].params.get("n_queries", 5000)
+    square = ev.base[SQUARE].params.get("n_queries", 5000)
     ev.run("Square (4x queries)", "square", n_queries=4 * int(square))
     return ["Square (4x queries)"]
 
@@ -599,15 +645,10 @@ def robustness_report(
              verbose=verbose),
         report, binarization_samples,
     )  # fmt: skip
-    ev.run("FGSM", "fgsm")
-    pgd = ev.run("PGD", "pgd")
-    steps = pgd.params["max_iter"] * 5
-    ev.run(f"PGD-{steps}x5", "pgd", max_iter=steps, num_random_init=5)
-    ev.run("AutoAttack", "autoattack")
-    ev.run("Square", "square")
-    if ev.substitute is not None:
-        ev.run("PGD transfer", "pgd", mode="black-box")
-    report.growing[eps] = pgd.accuracy
+    for attack in BASE_ATTACKS:
+        if ev.substitute is not None or not MODES[attack.mode].uses_substitute:
+            attack.run(ev)
+    report.growing[eps] = ev.base[PGD].accuracy
     for budget in sorted({*np.linspace(eps, large_eps, 4).round(4), large_eps}):
         if budget > eps:
             report.growing[float(budget)] = ev.run(

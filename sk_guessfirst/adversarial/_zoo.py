@@ -8,7 +8,7 @@ the way the literature breaks that defence: BPDA through a threshold or a
 rounding (Athalye et al. 2018), the logits under a saturated output,
 transfer from the undefended network for shattered gradients, EOT for
 randomness. The report's worst case should land within a few points of
-each adaptive attack (``tests/test_masking_zoo.py``, ``sk-guessfirst bench``).
+each adaptive attack (``tests/adversarial/test_zoo.py``, ``sk-guessfirst bench``).
 """
 
 from __future__ import annotations

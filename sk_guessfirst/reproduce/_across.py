@@ -15,12 +15,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .._plaindata import write_text_atomic
+from ..adversarial import MODES
 from ._figures import plot_training_length
 from ._plan import LENGTH_ATTACK, PAPER_EPOCHS, paper_value
 from ._reading import RunFolder
 from ._tables import INTERVALS, markdown_to_rst, percent, training_length_markdown
-
-MODES = ("white-box", "black-box")
 
 
 def _cell_names(mode: str) -> tuple[str, str]:
@@ -49,7 +48,7 @@ def length_points(runs: list[RunFolder], models: list[str]) -> dict:
                         continue
                     result, meta = found[0].read()
                     point[mode] = result.accuracy
-                    if mode == "black-box":
+                    if MODES[mode].uses_substitute:
                         point["substitute"] = meta["key"]["substitute"]["epochs"]
     return points
 

@@ -18,22 +18,32 @@ from ._plan import (
 
 @dataclass
 class Row:
-    """One table row: an attack (or "clean"/"worst") at a budget, per model."""
+    """One table row: an attack of the registry at a budget, per model. The
+    rows that are no attack (clean accuracy, the worst case over a norm's
+    attacks) are made by :meth:`clean` and :meth:`worst`, which name them."""
 
-    attack: str
+    attack: str  # the registry's name (the CSV's attack column)
     mode: str
     eps: float
     accuracy: dict  # model -> accuracy in [0, 1]
     by_loss: dict  # model -> {loss: accuracy}
     seconds: dict  # model -> seconds
+    label: str = ""  # the tables' row label (default: the attack's, the mode's word)
 
-    @property
-    def label(self):
-        if self.attack == "clean":
-            return "clean"
-        if self.attack.startswith("worst"):
-            return f"{self.attack} {MODES[self.mode].word}"
-        return f"{ATTACKS[self.attack].label} {MODES[self.mode].word}"
+    def __post_init__(self):
+        if not self.label:
+            self.label = f"{ATTACKS[self.attack].label} {MODES[self.mode].word}"
+
+    @classmethod
+    def clean(cls, accuracy):
+        return cls("clean", "", 0.0, accuracy, {}, {}, label="clean")
+
+    @classmethod
+    def worst(cls, norm, mode, eps, accuracy):
+        """Per example, the worst case over every attack of ``norm`` in ``mode``
+        at ``eps``."""
+        name = f"worst {norm}"
+        return cls(name, mode, eps, accuracy, {}, {}, f"{name} {MODES[mode].word}")
 
 
 def percent(acc, n):
@@ -196,7 +206,7 @@ def table_rows(names, results, cells):
     maps a model name to its ModelResults; ``cells`` are the table cells in
     order."""
     clean = {n: results[n].clean for n in names}
-    rows = [Row("clean", "", 0.0, {n: float(clean[n].mean()) for n in names}, {}, {})]
+    rows = [Row.clean({n: float(clean[n].mean()) for n in names})]
     worst = {}  # (mode, norm, eps) -> model -> mask
     for cell in cells:
         per = {n: results[n].table[cell] for n in names}
@@ -216,14 +226,7 @@ def table_rows(names, results, cells):
             masks[n] &= r.worst
     for (mode, norm, eps), masks in worst.items():
         rows.append(
-            Row(
-                f"worst {norm}",
-                mode,
-                eps,
-                {n: float(m.mean()) for n, m in masks.items()},
-                {},
-                {},
-            )
+            Row.worst(norm, mode, eps, {n: float(m.mean()) for n, m in masks.items()})
         )
     return rows
 

@@ -287,7 +287,7 @@ def test_carried_runs_are_plain_data_and_complete():
     records the key of the folder it is in."""
     from pathlib import Path
 
-    runs = Path(__file__).resolve().parents[1] / "runs"
+    runs = Path(__file__).resolve().parents[2] / "runs"
     cells = sorted(runs.rglob("*.npz"))
     assert not list(runs.rglob("*.pkl")) and len(cells) >= 600
     for path in cells[::25]:

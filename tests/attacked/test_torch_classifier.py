@@ -4,6 +4,7 @@ plain skorch nets, torch modules, a quantised one, one with dropout left on."""
 import numpy as np
 import pytest
 import torch
+from budgets import LIGHT_AA, LIGHT_REPORT
 from skorch import NeuralNetClassifier
 from torch import nn
 
@@ -15,9 +16,6 @@ from sk_guessfirst.adversarial import (
     to_art,
 )
 from sk_guessfirst.datasets import load_dataset
-
-LIGHT_AA = dict(n_queries=200)
-LIGHT_REPORT = {"square": LIGHT_AA, "autoattack": LIGHT_AA}
 
 
 @pytest.fixture(scope="module")

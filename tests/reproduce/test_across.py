@@ -9,7 +9,7 @@ from sk_guessfirst.cli import main
 from sk_guessfirst.reproduce import open_run
 from sk_guessfirst.reproduce._across import length_points
 
-RUNS = Path(__file__).resolve().parents[1] / "runs"
+RUNS = Path(__file__).resolve().parents[2] / "runs"
 
 
 def test_the_curve_joins_two_runs_and_later_folders_win():
