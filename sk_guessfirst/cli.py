@@ -636,51 +636,20 @@ def _settings(args):
 
 
 def _tune(args, out):
-    from contextlib import nullcontext
+    from .reproduce._tune import tune_on_dataset
 
-    from .datasets import load_experiment_data
-    from .reproduce._tune import tune_ie
-
-    X, y, _, _ = load_experiment_data(
-        args.dataset, n_train=args.n_train, seed=args.seed, data_home=args.data_home
-    )
-    cluster = args.workers is not None or args.scheduler is not None
-    threads = args.threads or (1 if cluster else None)
-    with _tune_cluster(args, threads) if cluster else nullcontext():
-        winner = tune_ie(
-            X,
-            y,
-            out=out,
-            ie_lambdas=tuple(args.ie_lambda),
-            sigmas=tuple(args.sigma),
-            epochs=args.epochs,
-            n_splits=args.splits,
-            n_test=args.n_test,
-            eps=args.eps,
-            seed=args.seed,
-            device=args.device,
-            max_iter=args.max_iter,
-            n_jobs=-1 if cluster else None,
-            threads=threads,
-        )
+    winner = tune_on_dataset(
+        args.dataset, out=out, n_train=args.n_train, seed=args.seed,
+        data_home=args.data_home, workers=args.workers, scheduler=args.scheduler,
+        threads=args.threads, ie_lambdas=tuple(args.ie_lambda),
+        sigmas=tuple(args.sigma), epochs=args.epochs, n_splits=args.splits,
+        n_test=args.n_test, eps=args.eps, device=args.device,
+        max_iter=args.max_iter,
+    )  # fmt: skip
     print(
         f"winner: ie_lambda={winner['ie_lambda']}, sigma={winner['sigma']} "
         f"(details in {out}/tune.csv, tune.json)"
     )
-
-
-@contextmanager
-def _tune_cluster(args, threads):
-    """joblib's Dask backend on the cluster: GridSearchCV's candidates x
-    splits become its tasks."""
-    from joblib import parallel_backend
-
-    from .reproduce._cluster import TorchThreads, dask_client
-
-    with dask_client(args.workers, args.scheduler) as client:
-        client.register_plugin(TorchThreads(threads), name="torch-threads")
-        with parallel_backend("dask"):
-            yield client
 
 
 def _error(message):

@@ -19,11 +19,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 # A tiny run: 300 digits, 3 epochs, 20 attacked images, one fixed-budget
 # attack of each library path (ART, Foolbox minimal) and the curves; four
-# models of three kinds (CNN, hypothesis with and without IE, VIB).
+# models of three kinds (CNN, hypothesis with and without IE, VIB). One torch
+# thread: the run shares the machine with the other test worker.
 TINY = [
     "--n-train", "300", "--epochs", "3", "--n-eval", "20", "--device", "cpu",
     "--attacks", "pgd", "cw", "--no-report", "--models", "CNN", "C-DV", "C-JS-IE",
-    "VIB",
+    "VIB", "--threads", "1",
 ]  # fmt: skip
 
 

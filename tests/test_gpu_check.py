@@ -38,7 +38,8 @@ def test_the_checks_rehearse_on_the_cpu(tmp_path):
     import json
 
     env = {**os.environ, "SK_GUESSFIRST_CHECK_DEVICE": "cpu",
-           "SK_GUESSFIRST_CHECK_QUICK": "1", "PYTHONPATH": str(ROOT)}  # fmt: skip
+           "SK_GUESSFIRST_CHECK_QUICK": "1", "PYTHONPATH": str(ROOT),
+           "OMP_NUM_THREADS": "1"}  # fmt: skip  # beside the other test worker
     done = subprocess.run(
         ["python3", str(ROOT / "gpu" / "check.py"), str(tmp_path)],
         env=env, capture_output=True, text=True, timeout=900,

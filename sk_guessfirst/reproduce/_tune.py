@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -168,3 +169,42 @@ def tune_ie(
     write_text_atomic(out / "tune.md", text)
     write_text_atomic(out / "tune.rst", markdown_to_rst(text))
     return summary["winner"]
+
+
+def tune_on_dataset(
+    dataset, *, out, n_train=None, seed=0, data_home=None, workers=None,
+    scheduler=None, threads=None, **search,
+):  # fmt: skip
+    """:func:`tune_ie` on a registered data set's training images (or a seeded
+    ``n_train`` of them, as ``reproduce`` draws them), here or on a Dask
+    cluster (``workers`` processes on this machine, or the ``scheduler`` at an
+    address): GridSearchCV's candidates x splits become its tasks, each
+    worker with ``threads`` torch threads (default 1 on a cluster)."""
+    from contextlib import nullcontext
+
+    from ..datasets import load_experiment_data
+
+    X, y, _, _ = load_experiment_data(
+        dataset, n_train=n_train, seed=seed, data_home=data_home
+    )
+    cluster = workers is not None or scheduler is not None
+    threads = threads or (1 if cluster else None)
+    context = _on_cluster(workers, scheduler, threads) if cluster else nullcontext()
+    with context:
+        return tune_ie(
+            X, y, out=out, seed=seed, n_jobs=-1 if cluster else None,
+            threads=threads, **search,
+        )  # fmt: skip
+
+
+@contextmanager
+def _on_cluster(workers, scheduler, threads):
+    """joblib's Dask backend on the cluster, its workers' torch threads set."""
+    from joblib import parallel_backend
+
+    from ._cluster import TorchThreads, dask_client
+
+    with dask_client(workers, scheduler) as client:
+        client.register_plugin(TorchThreads(threads), name="torch-threads")
+        with parallel_backend("dask"):
+            yield client
