@@ -133,7 +133,7 @@ default="dv"
 
     _parameter_constraints = {
         **GuessFirstNet._parameter_constraints,
-        "objective": [StrOptions(set(OBJECTIVES))],
+        "objective": [StrOptions(OBJECTIVES)],  # live: registered ones too
         "ie_lambda": [non_negative()],
         "sigma": [positive(), StrOptions({"median"})],
         "hypothesis_layer": [non_negative(numbers.Integral)],

@@ -146,3 +146,22 @@ def test_pearson_all_clipped_rows_are_uniform():
 
 def test_table_covers_every_f_objective():
     assert set(F_DIVERGENCES) | {"dv", "energy"} == set(OBJECTIVES)
+
+
+def test_an_objective_registered_later_is_accepted_everywhere(monkeypatch):
+    from dataclasses import replace
+
+    from sk_guessfirst import OBJECTIVES as top_level
+    from sk_guessfirst import HypothesisConditionedClassifier
+    from sk_guessfirst.datasets import load_digits
+    from sk_guessfirst.objectives import REGISTRY
+
+    monkeypatch.setitem(REGISTRY, "dv-copy", replace(REGISTRY["dv"], name="dv-copy"))
+    assert "dv-copy" in OBJECTIVES and "dv-copy" in top_level  # live names
+    X, y = load_digits(return_X_y=True)
+    clf = HypothesisConditionedClassifier(objective="dv-copy", max_epochs=1)
+    clf.fit(X[:100], y[:100])  # the parameter check reads the registry now
+    torch.testing.assert_close(
+        torch.as_tensor(clf.predict_proba(X[:5])),
+        predict_proba_from_scores(torch.as_tensor(clf.decision_function(X[:5])), "dv"),
+    )
