@@ -17,7 +17,7 @@ AutoAttack's rand version does, and judged by the majority of 20 passes. The
 number to quote is each report's worst case, with its 95% interval: the
 adaptive attacks a failed check calls for are part of it.
 
-Run time: about a minute on a 2-core CPU.
+Run time: about 80 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%

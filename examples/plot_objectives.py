@@ -6,6 +6,8 @@ Every objective is a variational lower bound on a divergence between true
 (input, label) pairs and inputs paired with a uniform hypothesis. Trained with
 the same budget, they reach different accuracies; reverse KL diverges because
 its divergence is infinite when labels are deterministic (see the user guide).
+
+Run time: about 25 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%

@@ -4,6 +4,8 @@ Quick start
 
 Fit a hypothesis-conditioned classifier like any scikit-learn estimator, then
 look at its hypothesis scores, probabilities and training history.
+
+Run time: about 5 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%

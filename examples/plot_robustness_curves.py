@@ -7,6 +7,8 @@ every test image the smallest perturbation that changes the prediction (the
 paper's FGSM line search, and the Fast Minimum Norm attack), and the share of
 images whose minimal perturbation exceeds eps. The worst case over attacks
 takes the per-image minimum.
+
+Run time: about 7 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%

@@ -7,6 +7,8 @@ gradient attacks differentiate through every hypothesis. Any ART attack
 works; ``evaluate_attack`` runs the registry's attacks with strong defaults,
 gradient attacks with both cross-entropy and margin losses (the per-example
 worst case is the result), and AutoAttack from its reference code.
+
+Run time: about 40 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%
