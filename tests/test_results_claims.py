@@ -40,6 +40,12 @@ PAIRED = [
      "p = 0.11"),
     ("mnist-certify-s1", "C-DV+N0.5", "CNN+N0.5", S50, 1.5, 66, 32, "p < 0.001"),
     ("mnist-certify-s1", "C-JS-IE+N0.5", "CNN+N0.5", S50, 1.5, 63, 30, "p < 0.001"),
+    ("mnist-at", "AT", "TRADES-6", "white-box-autoattack-0.3", None, 153, 2,
+     "p < 0.001"),
+    ("mnist-at", "C-DV-TRADES-6", "TRADES-6", "white-box-autoattack-0.3", None, 83, 9,
+     "p < 0.001"),
+    ("mnist-at", "AT", "C-DV-TRADES-6", "white-box-autoattack-0.3", None, 80, 3,
+     "p < 0.001"),
     ("mnist-certify-s2", "C-DV+N0.5", "CNN+N0.5", S50, 1.5, 53, 26, "p = 0.003"),
     ("mnist-certify-s2", "C-JS-IE+N0.5", "CNN+N0.5", S50, 1.5, 58, 28, "p = 0.002"),
 ]  # fmt: skip
