@@ -111,24 +111,22 @@ def _epoch_estimators(device):
     }
 
 
-class _Clocked:
-    """Wraps an estimator's own methods (instance attributes over the class's)
+def _clock_methods(est, clock, parts):
+    """Wrap an estimator's own methods (instance attributes over the class's)
     so that their time adds up in ``clock[part]``: the benchmark times the
     training step that ``fit`` runs, not a copy of it."""
 
-    def __init__(self, est, clock, parts):
-        self.est, self.clock = est, clock
-        for method, part in parts.items():
-            setattr(est, method, self._timed(getattr(est, method), part))
-
-    def _timed(self, method, part):
+    def timed(method, part):
         def run(*args, **kwargs):
             t0 = time.perf_counter()
             out = method(*args, **kwargs)
-            self.clock[part] += time.perf_counter() - t0
+            clock[part] += time.perf_counter() - t0
             return out
 
         return run
+
+    for name, part in parts.items():
+        setattr(est, name, timed(getattr(est, name), part))
 
 
 def bench_epoch(
@@ -172,7 +170,7 @@ def bench_epoch(
         # forward (infer), the objective (get_loss), and the rest of the step
         # (IE's MMD where on, backward, the optimizer)
         clock = dict.fromkeys(("data", "forward", "objective", "step"), 0.0)
-        _Clocked(est, clock, {"infer": "forward", "get_loss": "objective"})
+        _clock_methods(est, clock, {"infer": "forward", "get_loss": "objective"})
         batches = iter(est.get_iterator(est.get_dataset(X, y), training=True))
         est.history.new_epoch()
         for _ in range(breakdown_batches):

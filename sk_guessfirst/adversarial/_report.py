@@ -13,6 +13,7 @@ from numpy.typing import ArrayLike
 
 from .._plaindata import plain_type
 from ..attacked._function import (
+    LOSSES,
     check_clip_values,
     check_Xy,
     is_stochastic,
@@ -270,12 +271,9 @@ class BaseAttack:
         params: dict = {}
         label = self.label
         if self.restarts > 1:
-            steps = (
-                ATTACKS[self.attack].parameters(ev.eps, ev.overrides.get(self.attack))[
-                    "max_iter"
-                ]
-                * self.restarts
-            )
+            spec = ATTACKS[self.attack]
+            base = spec.parameters(ev.eps, ev.overrides.get(self.attack))
+            steps = base["max_iter"] * self.restarts
             params = dict(max_iter=steps, num_random_init=self.restarts)
             label = f"{self.label}-{steps}x{self.restarts}"
         ev.base[self] = ev.run(label, self.attack, mode=self.mode, **params)
@@ -340,14 +338,16 @@ def _losses(ev):
     comparison = compare_paired(a, b)
     differ = abs(comparison.difference) > ev.tolerance and comparison.pvalue < 0.05
     return not differ, (
-        f"PGD with {LOSS_WORDS.get(first, first)} {comparison.accuracy_a:.1%}, with "
-        f"{LOSS_WORDS.get(second, second)} {comparison.accuracy_b:.1%} (exact "
+        f"PGD with {_spoken(first)} {comparison.accuracy_a:.1%}, with "
+        f"{_spoken(second)} {comparison.accuracy_b:.1%} (exact "
         f"McNemar p = {comparison.pvalue:.2g})"
         + ("" if not differ else ": one loss is masked")
     )
 
 
-LOSS_WORDS = {"ce": "cross-entropy", "margin": "margin"}
+def _spoken(loss: str) -> str:
+    """A loss as a sentence names it (the LOSSES registry's word)."""
+    return LOSSES[loss].spoken if loss in LOSSES else loss
 
 
 def _growing(ev):

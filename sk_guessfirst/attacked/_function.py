@@ -435,6 +435,11 @@ class Loss:
     name: str
     summary: str
     module: Callable[[], nn.Module]
+    word: str = ""  # how reports name it in a sentence (default: ``name``)
+
+    @property
+    def spoken(self) -> str:
+        return self.word or self.name
 
 
 LOSSES: dict[str, Loss] = {
@@ -444,6 +449,7 @@ LOSSES: dict[str, Loss] = {
             "ce",
             "cross-entropy on the K outputs (softmax over hypotheses)",
             nn.CrossEntropyLoss,
+            word="cross-entropy",
         ),
         Loss(
             "margin",

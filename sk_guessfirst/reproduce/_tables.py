@@ -22,7 +22,7 @@ class Row:
     rows that are no attack (clean accuracy, the worst case over a norm's
     attacks) are made by :meth:`clean` and :meth:`worst`, which name them."""
 
-    attack: str  # the registry's name (the CSV's attack column)
+    attack: str  # the registry's name, or "clean" / "worst <norm>" (the CSV column)
     mode: str
     eps: float
     accuracy: dict  # model -> accuracy in [0, 1]
