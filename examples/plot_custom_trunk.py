@@ -12,7 +12,7 @@ package's. Here a small residual network on the embedded digits (set
 baseline CNN and a C-DV-IE model alike, attacked with PGD. About 30 s on a
 2-core CPU.
 
-Run time: about under 3 s on one core of a 2-core CPU (torch, one thread).
+Run time: under 3 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%

@@ -53,6 +53,19 @@ class View:
 
 
 PROBA_FLOOR = 1e-7
+
+
+def _log_of_probabilities(outputs: Tensor) -> Tensor:
+    """log(outputs) where every output lies in [0, 1] (probabilities, a
+    sigmoid); the outputs themselves otherwise. The log of a logit is not
+    defined where it is negative: clamped there, it would hand the attack a
+    constant, zero-gradient function (a randomised model's EOT outputs,
+    log-probabilities, are all negative)."""
+    if bool(((outputs >= 0) & (outputs <= 1)).all()):
+        return torch.log(outputs.clamp_min(torch.finfo(outputs.dtype).tiny))
+    return outputs
+
+
 SMOOTHING_DRAWS = 8
 
 VIEWS: dict[str, View] = {
@@ -82,10 +95,10 @@ VIEWS: dict[str, View] = {
             "log-outputs",
             "log of the outputs, computed in float64: the logits (up to a constant) "
             "of a model whose outputs are probabilities, where float32 saturates "
-            "(the adaptive attack on a softmax output)",
-            lambda scores, objective: torch.log(
-                scores.clamp_min(torch.finfo(scores.dtype).tiny)
-            ),
+            "(the adaptive attack on a softmax output); outputs outside [0, 1] "
+            "(logits, log-probabilities) are on a log scale already and are handed "
+            "over as they are, in float64",
+            lambda scores, objective: _log_of_probabilities(scores),
             precision=torch.float64,
         ),
         View(
