@@ -51,6 +51,18 @@ def _private_copy(tmp_path_factory, source, name):
     return copy
 
 
+@pytest.fixture
+def real_ctrl_c():
+    """Ctrl-C raises KeyboardInterrupt in this test and in the processes it
+    starts, however the suite was launched: a shell's background job starts
+    with SIGINT ignored, and every test process and its children inherit it."""
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
 @pytest.fixture(scope="session")
 def mnist_dir(tmp_path_factory):
     source = _need(MNIST_DIR, "MNIST (set SK_GUESSFIRST_TEST_MNIST)")

@@ -58,6 +58,7 @@ def assert_same_model(a, b):
     ],
     ids=["c-dv-ie", "vib", "adversarial-training"],
 )
+@pytest.mark.usefixtures("real_ctrl_c")
 def test_interrupted_run_resumes_to_the_uninterrupted_model(data, tmp_path, make):
     X, y = data
     whole = make().set_params(max_epochs=5).fit(X, y)

@@ -226,6 +226,7 @@ def test_more_epochs_continue_a_finished_run(tmp_path, capsys):
     [(signal.SIGINT, 130, "interrupted"), (signal.SIGTERM, 143, "terminated")],
     ids=["ctrl-c", "sigterm"],
 )
+@pytest.mark.usefixtures("real_ctrl_c")
 def test_a_signal_exits_cleanly_and_leaves_only_complete_epochs(
     tmp_path, sig, code, word
 ):

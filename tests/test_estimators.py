@@ -358,6 +358,7 @@ def test_ie_gradient_reaches_only_regularised_layers():
     "Est",
     [HypothesisConditionedClassifier, CNNClassifier, VIBClassifier, LeNet5Classifier],
 )
+@pytest.mark.usefixtures("real_ctrl_c")
 def test_keyboard_interrupt_propagates(Est, blobs):
     """skorch swallows Ctrl-C and returns a cut-short model; ours must not."""
     from skorch.callbacks import Callback

@@ -36,6 +36,7 @@ def test_early_stopping_returns_a_fitted_model_inside_a_grid_search(digits):
     assert search.best_estimator_.score(X, y) > 0.5
 
 
+@pytest.mark.usefixtures("real_ctrl_c")
 def test_ctrl_c_still_propagates(digits):
     import os
     import signal
