@@ -61,11 +61,12 @@ def test_the_log_outputs_view_takes_the_log_of_probabilities_only(digits, js3):
     x = torch.as_tensor(Xt[:5].reshape(5, 1, 8, 8), dtype=torch.float32)
     net = js3.module_
 
-    class Softmax(torch.nn.Module):
+    class Wrap(torch.nn.Module):  # the net as a submodule: float64 copies convert it
         def __init__(self):
             super().__init__()
             self.net = copy.deepcopy(net)
 
+    class Softmax(Wrap):
         def forward(self, x):
             return torch.softmax(50 * self.net(x), -1)  # saturates in float32
 
@@ -79,9 +80,9 @@ def test_the_log_outputs_view_takes_the_log_of_probabilities_only(digits, js3):
     assert (proba.float() == 0).any()  # float32 would saturate: log(0)
     torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-4)
 
-    class Dropout(torch.nn.Module):
+    class Dropout(Wrap):
         def forward(self, x):
-            return net(torch.nn.functional.dropout(x, 0.3, training=True))
+            return self.net(torch.nn.functional.dropout(x, 0.3, training=True))
 
     noisy = TorchClassifier(Dropout().eval(), input_shape=(1, 8, 8))
     fn = attacked_function(noisy, view="log-outputs", eot_samples=4)
