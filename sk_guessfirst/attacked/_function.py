@@ -275,7 +275,7 @@ class AttackedFunction(nn.Module):
 
     def __init__(
         self, module, view="scores", objective=None, transform=None, eot=0,
-        precision=None,
+        precision=None, eot_batched=False,
     ):  # fmt: skip
         super().__init__()
         self.module = module
@@ -285,6 +285,8 @@ class AttackedFunction(nn.Module):
         self.transform = transform
         self.eot = eot
         self.precision = precision  # the module's dtype if not float32
+        # the EOT passes as one batch of copies (per_sample_randomness, checked)
+        self.eot_batched = eot_batched
 
     def forward(self, x):
         view = VIEWS[self.view]
@@ -324,6 +326,10 @@ class AttackedFunction(nn.Module):
         # any other randomised model: the same expectation over its passes
         if hasattr(self.module, "encode"):
             return self.module(x, n_samples=self.eot)
+        if self.eot and self.eot_batched:
+            copies = self.module(x.repeat(self.eot, *([1] * (x.dim() - 1))))
+            proba = torch.softmax(copies, -1).view(self.eot, len(x), -1).mean(0)
+            return torch.log(proba.clamp_min(1e-30))
         if self.eot:
             proba = torch.stack([torch.softmax(self.module(x), -1) for _ in range(
                 self.eot)]).mean(0)  # fmt: skip
@@ -371,16 +377,19 @@ def attacked_function(
         p.requires_grad_(False)
     transform = copy.deepcopy(target.transform)
     objective = _objective(target.net)
+    batched = bool(eot_samples) and draws_per_row(target)
     precision = VIEWS[view].precision
     if precision is not None:
         wide = AttackedFunction(
             _in_precision(copy.deepcopy(module), precision), view, objective,
             None if transform is None else copy.deepcopy(transform).to(precision),
-            eot_samples, precision,
+            eot_samples, precision, batched,
         ).eval().to(device_of(target))  # fmt: skip
         if _runs(wide, target):
             return wide
-    fn = AttackedFunction(module, view, objective, transform, eot_samples)
+    fn = AttackedFunction(
+        module, view, objective, transform, eot_samples, eot_batched=batched
+    )
     return fn.eval().to(device_of(target))
 
 
@@ -417,6 +426,29 @@ def is_stochastic(target: Target, n: int = 8) -> bool:
     x = torch.rand(n, *target.input_shape, generator=g).to(device_of(target))
     with torch.no_grad(), torch.random.fork_rng(devices=[]), evaluating(module):
         return not torch.equal(module(x), module(x))
+
+
+def draws_per_row(target: Target, copies: int = 8) -> bool:
+    """Whether the target declares ``per_sample_randomness`` (a
+    :class:`TorchClassifier`), checked: ``copies`` copies of one input in one
+    batch must not all get the same output (a network that draws once per
+    batch, or none at all). Raises ValueError where the check fails."""
+    if not getattr(target.net, "per_sample_randomness", False):
+        return False
+    module = target.net.module_
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, *target.input_shape, generator=g).to(device_of(target))
+    with torch.no_grad(), torch.random.fork_rng(devices=[]), evaluating(module):
+        out = module(x.repeat(copies, *([1] * (x.dim() - 1))))
+    if torch.equal(out, out[:1].expand_as(out)):
+        raise ValueError(
+            f"per_sample_randomness=True, but {copies} copies of one input in one "
+            "batch all got the same output: the network draws its randomness once "
+            "per batch (or not at all), so the expectation over transformation "
+            "cannot run its passes as one batch. Leave per_sample_randomness=False "
+            "(the passes then run one after another)."
+        )
+    return True
 
 
 def device_of(target: Target) -> str:

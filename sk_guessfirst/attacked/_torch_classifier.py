@@ -53,6 +53,18 @@ class TorchClassifier:
         net's ``device``).
     batch_size : int, default=250
         Inputs per forward pass in :meth:`predict`.
+    per_sample_randomness : bool, default=False
+        Declares that a randomised network (dropout left on, input noise)
+        draws its randomness independently for each input row, so that the
+        expectation over transformation (EOT) may run its passes as one
+        batch of copies (``eot_samples`` x the batch) instead of one pass
+        after another: the same expectation, several times faster for a
+        small network, at that many times the memory. Checked when an
+        evaluation first needs it: copies of one input in one batch that
+        all get the same output (randomness drawn once per batch, as random
+        resizing is often written) are refused, since the batched EOT would
+        then average one draw. A network that mixes per-batch and per-row
+        draws passes that check and must not declare it.
 
     Attributes
     ----------
@@ -83,12 +95,14 @@ class TorchClassifier:
         classes: Any = None,
         device: Any = None,
         batch_size: int = 250,
+        per_sample_randomness: bool = False,
     ):
         self.model = model
         self.input_shape = input_shape
         self.classes = classes
         self.device = device
         self.batch_size = batch_size
+        self.per_sample_randomness = per_sample_randomness
         self._resolve()
 
     def _resolve(self):

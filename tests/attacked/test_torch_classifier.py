@@ -180,3 +180,51 @@ def test_a_randomised_model_is_attacked_through_eot(mlp, digits):
     deterministic = evaluate_attack(mlp, Xt[:30], yt[:30], attack="pgd", eps=0.1,
                                     random_state=0, max_iter=5)  # fmt: skip
     assert "eot_samples" not in deterministic.details
+
+
+class BatchScaleNoise(nn.Module):
+    """Randomness drawn once per batch: every row of a batch scaled alike."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        return self.net(x * (0.5 + torch.rand(1, device=x.device)))
+
+
+def test_declared_per_row_randomness_batches_the_eot_passes(mlp, digits):
+    """The EOT passes as one batch of copies: the same expectation as the
+    passes one after another, up to the sampling error of two n-pass means."""
+    _, _, Xt, yt = digits
+    x = torch.as_tensor(Xt[:5])
+    looped = attacked_function(
+        TorchClassifier(AlwaysDropout(mlp.module_), input_shape=(64,)),
+        eot_samples=2000,
+    )
+    clf = TorchClassifier(
+        AlwaysDropout(mlp.module_), input_shape=(64,), per_sample_randomness=True
+    )
+    batched = attacked_function(clf, eot_samples=2000)
+    assert batched.eot_batched and not looped.eot_batched
+    torch.manual_seed(0)
+    a = batched(x).exp()
+    b = looped(x).exp()
+    assert torch.allclose(a.sum(1), torch.ones(5), atol=1e-5)
+    # a probability's per-pass sd is at most 0.5: 5 sd of the difference of two
+    # 2000-pass means (0.08); one shared draw for all copies would miss by ~0.3
+    assert (a - b).abs().max() < 5 * 0.5 * (2 / 2000) ** 0.5
+    result = evaluate_attack(clf, Xt[:30], yt[:30], attack="pgd", eps=0.1,
+                             random_state=0, max_iter=5)  # fmt: skip
+    assert result.details["eot_samples"] == 20
+
+
+def test_a_false_per_row_declaration_is_refused(mlp, digits):
+    _, _, Xt, yt = digits
+    wrong = TorchClassifier(
+        BatchScaleNoise(mlp.module_), input_shape=(64,), per_sample_randomness=True
+    )
+    with pytest.raises(ValueError, match="once per batch"):
+        evaluate_attack(wrong, Xt[:10], yt[:10], attack="pgd", eps=0.1, max_iter=2)
+    honest = TorchClassifier(BatchScaleNoise(mlp.module_), input_shape=(64,))
+    assert not attacked_function(honest, eot_samples=4).eot_batched
