@@ -100,10 +100,11 @@ DEFENCES = {
 
 
 def defended(net: nn.Module, defence: Defence, input_shape, classes) -> TorchClassifier:
-    """``net`` behind ``defence``, as a classifier the package evaluates."""
+    """``net`` behind ``defence``, as a classifier the package evaluates (a
+    randomised defence draws per input row: its EOT passes run as one batch)."""
     return TorchClassifier(
         _Wrap(net, defence.forward).eval(), input_shape=tuple(input_shape),
-        classes=np.asarray(classes),
+        classes=np.asarray(classes), per_sample_randomness=defence.randomised,
     )  # fmt: skip
 
 
