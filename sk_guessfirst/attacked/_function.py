@@ -27,7 +27,7 @@ from skorch import NeuralNet
 from torch import Tensor, nn
 
 from .._base import GuessFirstNet
-from .._devices import resolve_device
+from .._devices import forked_rng, resolve_device
 from ..objectives import Objective, get_objective
 from ._bpda import StraightThrough
 from ._torch_classifier import TorchClassifier, evaluating
@@ -424,7 +424,7 @@ def is_stochastic(target: Target, n: int = 8) -> bool:
         return False
     g = torch.Generator().manual_seed(0)
     x = torch.rand(n, *target.input_shape, generator=g).to(device_of(target))
-    with torch.no_grad(), torch.random.fork_rng(devices=[]), evaluating(module):
+    with torch.no_grad(), forked_rng(0), evaluating(module):
         return not torch.equal(module(x), module(x))
 
 
@@ -438,7 +438,7 @@ def draws_per_row(target: Target, copies: int = 8) -> bool:
     module = target.net.module_
     g = torch.Generator().manual_seed(0)
     x = torch.rand(1, *target.input_shape, generator=g).to(device_of(target))
-    with torch.no_grad(), torch.random.fork_rng(devices=[]), evaluating(module):
+    with torch.no_grad(), forked_rng(0), evaluating(module):
         out = module(x.repeat(copies, *([1] * (x.dim() - 1))))
     if torch.equal(out, out[:1].expand_as(out)):
         raise ValueError(
