@@ -326,13 +326,12 @@ class AttackedFunction(nn.Module):
         # any other randomised model: the same expectation over its passes
         if hasattr(self.module, "encode"):
             return self.module(x, n_samples=self.eot)
-        if self.eot and self.eot_batched:
-            copies = self.module(x.repeat(self.eot, *([1] * (x.dim() - 1))))
-            proba = torch.softmax(copies, -1).view(self.eot, len(x), -1).mean(0)
-            return torch.log(proba.clamp_min(1e-30))
         if self.eot:
-            proba = torch.stack([torch.softmax(self.module(x), -1) for _ in range(
-                self.eot)]).mean(0)  # fmt: skip
+            if self.eot_batched:  # the passes as one batch of copies
+                passes = self.module(_tiled(x, self.eot)).view(self.eot, len(x), -1)
+            else:
+                passes = torch.stack([self.module(x) for _ in range(self.eot)])
+            proba = torch.softmax(passes, -1).mean(0)
             return torch.log(proba.clamp_min(1e-30))
         return self.module(x)
 
@@ -383,7 +382,7 @@ def attacked_function(
         wide = AttackedFunction(
             _in_precision(copy.deepcopy(module), precision), view, objective,
             None if transform is None else copy.deepcopy(transform).to(precision),
-            eot_samples, precision, batched,
+            eot_samples, precision, eot_batched=batched,
         ).eval().to(device_of(target))  # fmt: skip
         if _runs(wide, target):
             return wide
@@ -422,8 +421,7 @@ def is_stochastic(target: Target, n: int = 8) -> bool:
     module = target.net.module_
     if hasattr(module, "encode"):  # VIB: its mean encoder is what it predicts
         return False
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(n, *target.input_shape, generator=g).to(device_of(target))
+    x = _probe_inputs(target, n)
     with torch.no_grad(), forked_rng(0), evaluating(module):
         return not torch.equal(module(x), module(x))
 
@@ -436,10 +434,9 @@ def draws_per_row(target: Target, copies: int = 8) -> bool:
     if not getattr(target.net, "per_sample_randomness", False):
         return False
     module = target.net.module_
-    g = torch.Generator().manual_seed(0)
-    x = torch.rand(1, *target.input_shape, generator=g).to(device_of(target))
+    x = _probe_inputs(target, 1)
     with torch.no_grad(), forked_rng(0), evaluating(module):
-        out = module(x.repeat(copies, *([1] * (x.dim() - 1))))
+        out = module(_tiled(x, copies))
     if torch.equal(out, out[:1].expand_as(out)):
         raise ValueError(
             f"per_sample_randomness=True, but {copies} copies of one input in one "
@@ -449,6 +446,17 @@ def draws_per_row(target: Target, copies: int = 8) -> bool:
             "(the passes then run one after another)."
         )
     return True
+
+
+def _probe_inputs(target: Target, n: int) -> Tensor:
+    """``n`` fixed random inputs of the target's layout, on its device."""
+    g = torch.Generator().manual_seed(0)
+    return torch.rand(n, *target.input_shape, generator=g).to(device_of(target))
+
+
+def _tiled(x: Tensor, copies: int) -> Tensor:
+    """The batch ``x`` repeated ``copies`` times along its first axis."""
+    return x.repeat(copies, *([1] * (x.dim() - 1)))
 
 
 def device_of(target: Target) -> str:
