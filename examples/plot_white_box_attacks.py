@@ -8,7 +8,7 @@ works; ``evaluate_attack`` runs the registry's attacks with strong defaults,
 gradient attacks with both cross-entropy and margin losses (the per-example
 worst case is the result), and AutoAttack from its reference code.
 
-Run time: about 40 s on one core of a 2-core CPU (torch, one thread).
+Run time: about 35 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%
@@ -24,7 +24,7 @@ from sk_guessfirst.datasets import load_dataset
 DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
 EPOCHS = 10 if DATA == "digits" else 5
 X, y = load_dataset(DATA, images=True)  # (n, H, W): images are said
-X_test, y_test = (a[:200] for a in load_dataset(DATA, subset="test", images=True))
+X_test, y_test = (a[:100] for a in load_dataset(DATA, subset="test", images=True))
 models = {
     "CNN": CNNClassifier(max_epochs=EPOCHS, batch_size=100, random_state=0),
     "C-DV": HypothesisConditionedClassifier(

@@ -19,9 +19,11 @@ from sk_guessfirst import (
 )
 
 # Three epochs answer every check but one: check_classifiers_train asks for
-# a trained classifier's accuracy, and gets 20 epochs.
+# a trained classifier's accuracy (above 0.83 on its blobs, 3 and 2 classes),
+# and gets 10 epochs. Measured training accuracy at 10 epochs: 0.91 or more
+# for every estimator here on both tasks (at 20 epochs 0.91 - 0.985 too).
 _SMALL = dict(max_epochs=3, batch_size=32, lr=3e-3, random_state=0, device="cpu")
-_TRAINED = {"check_classifiers_train": dict(max_epochs=20)}
+_TRAINED = {"check_classifiers_train": dict(max_epochs=10)}
 
 ESTIMATORS = [
     HypothesisConditionedClassifier(**_SMALL),

@@ -1,16 +1,24 @@
 """Every objective, with and without IE, learns real data (small sizes, CPU).
 
-6,000 training / 2,000 test images, 8 epochs at batch 100 (480 steps), the
-same budget for every objective. The IE weight 0.01 is the largest of
-{0.1, 0.01, 0.001} at which training at this budget is unharmed (0.1 collapses
-the representation: docs, user guide).
+The paper's four hypothesis models (C-DV, C-JS, with and without IE) and its
+CNN baseline learn MNIST: 6,000 training / 2,000 test images, 8 epochs at
+batch 100 (480 steps). Every other objective of the registry, each with and
+without IE, learns the embedded digits (1,257 training / 540 test 8x8 images,
+15 epochs at batch 100): a claim about the objectives, not about MNIST, so it
+is tested on the small real data set. The bar is 95% test accuracy on both.
+Reverse KL stays on MNIST, where its documented divergence was measured (on
+the digits its accuracy swings between 30% and 97% from epoch to epoch). The
+IE weight 0.01 is the largest of {0.1, 0.01, 0.001} at which training at the
+MNIST budget is unharmed (0.1 collapses the representation: docs, user guide).
 """
 
 import pytest
 
 from sk_guessfirst import OBJECTIVES, CNNClassifier, HypothesisConditionedClassifier
 
-BUDGET = dict(max_epochs=8, batch_size=100, random_state=0, device="cpu")
+COMMON = dict(batch_size=100, random_state=0, device="cpu")
+MNIST_BUDGET = dict(max_epochs=8, **COMMON)
+DIGITS_BUDGET = dict(max_epochs=15, **COMMON)
 IE_LAMBDA = 0.01
 
 pytestmark = pytest.mark.slow
@@ -35,17 +43,37 @@ RKL_DIVERGES = pytest.mark.xfail(
     "(p(x, k) = 0 where Q = p(x)u(k) > 0), so its bound is unbounded and training "
     "diverges: measured 65%/40%/40% test accuracy at 5/10/20 epochs (docs)",
 )
-OBJECTIVE_CASES = [
-    pytest.param(o, marks=RKL_DIVERGES) if o == "rkl" else o for o in OBJECTIVES
-]
+MNIST_OBJECTIVES = ("dv", "js", pytest.param("rkl", marks=RKL_DIVERGES))
+DIGITS_OBJECTIVES = [o for o in OBJECTIVES if o not in ("dv", "js", "rkl")]
+IE_CASES = pytest.mark.parametrize("ie_lambda", [0.0, IE_LAMBDA], ids=["plain", "ie"])
 
 
-@pytest.mark.parametrize("ie_lambda", [0.0, IE_LAMBDA], ids=["plain", "ie"])
-@pytest.mark.parametrize("objective", OBJECTIVE_CASES)
-def test_mnist_every_objective(mnist_small, objective, ie_lambda):
+@pytest.fixture(scope="module")
+def digits_images():
+    from sk_guessfirst.datasets import load_dataset
+
+    X, y = load_dataset("digits", images=True)
+    Xt, yt = load_dataset("digits", subset="test", images=True)
+    return X, y, Xt, yt
+
+
+@IE_CASES
+@pytest.mark.parametrize("objective", DIGITS_OBJECTIVES)
+def test_digits_every_other_objective(digits_images, objective, ie_lambda):
+    X, y, Xt, yt = digits_images
+    clf = HypothesisConditionedClassifier(
+        objective=objective, ie_lambda=ie_lambda, **DIGITS_BUDGET
+    )
+    accuracy = clf.fit(X, y).score(Xt, yt)
+    assert accuracy >= 0.95, f"{objective} ie_lambda={ie_lambda}: {accuracy:.4f}"
+
+
+@IE_CASES
+@pytest.mark.parametrize("objective", MNIST_OBJECTIVES)
+def test_mnist_the_papers_objectives_and_rkl(mnist_small, objective, ie_lambda):
     X, y, Xt, yt = mnist_small
     clf = HypothesisConditionedClassifier(
-        objective=objective, ie_lambda=ie_lambda, **BUDGET
+        objective=objective, ie_lambda=ie_lambda, **MNIST_BUDGET
     )
     accuracy = clf.fit(X, y).score(Xt, yt)
     assert accuracy >= 0.95, f"{objective} ie_lambda={ie_lambda}: {accuracy:.4f}"
@@ -55,11 +83,11 @@ def test_mnist_every_objective(mnist_small, objective, ie_lambda):
 def test_fashion_mnist(fashion_small, objective, ie_lambda):
     X, y, Xt, yt = fashion_small
     clf = HypothesisConditionedClassifier(
-        objective=objective, ie_lambda=ie_lambda, **BUDGET
+        objective=objective, ie_lambda=ie_lambda, **MNIST_BUDGET
     )
     assert clf.fit(X, y).score(Xt, yt) >= 0.80
 
 
 def test_cnn_baseline_mnist(mnist_small):
     X, y, Xt, yt = mnist_small
-    assert CNNClassifier(**BUDGET).fit(X, y).score(Xt, yt) >= 0.95
+    assert CNNClassifier(**MNIST_BUDGET).fit(X, y).score(Xt, yt) >= 0.95

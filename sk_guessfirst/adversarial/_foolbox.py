@@ -72,18 +72,37 @@ def direction(backend, norm, X_adv, X):
 
 
 def along(X, step, t, clip_values):
+    """clip(X + t step); ``t`` a budget, or one budget per leading row of X."""
+    t = np.reshape(t, np.shape(t) + (1,) * (np.ndim(X) - np.ndim(t)))
     return np.clip(X + t * step, *clip_values).astype(np.float32)
 
 
-def _line_search(target, X, y, step, grid, clip_values):
-    """Smallest budget t on ``grid`` with target(clip(X + t d)) != y; inf if none."""
+# Rows of one prediction call in the line search (budgets x examples still
+# searched): the budgets are checked many at a time, not one call per budget.
+SEARCH_ROWS = 4096
+
+
+def _line_search(target, X, y, step, grid, clip_values, rows=SEARCH_ROWS):
+    """Smallest budget t on ``grid`` with target(clip(X + t d)) != y; inf if none.
+
+    The grid is walked in blocks of budgets, each block one ``predict`` call
+    on every example not yet fooled at every budget of the block (at most
+    ``rows`` rows); an example's first fooling budget in the first block that
+    fools it is its minimum, as in a walk one budget at a time."""
     minimal = np.full(len(X), np.inf)
-    for t in grid[1:]:
+    budgets = grid[1:]
+    start = 0
+    while start < len(budgets):
         todo = np.flatnonzero(np.isinf(minimal))
         if not len(todo):
             break
-        fooled = target.predict(along(X[todo], step[todo], t, clip_values)) != y[todo]
-        minimal[todo[fooled]] = t
+        block = budgets[start : start + max(1, rows // len(todo))]
+        start += len(block)
+        points = along(X[todo][None], step[todo][None], block[:, None], clip_values)
+        predicted = target.predict(points.reshape(-1, *X.shape[1:]))
+        fooled = (predicted.reshape(len(block), len(todo)) != y[todo]).T
+        hit = fooled.any(1)
+        minimal[todo[hit]] = block[fooled[hit].argmax(1)]
     return minimal
 
 

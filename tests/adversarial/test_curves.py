@@ -32,6 +32,33 @@ def test_foolbox_fgsm_line_search_is_foolboxs_epsilon_grid(hcc, digits):
     np.testing.assert_allclose(curve.minimal_perturbation, first)
 
 
+def test_the_line_search_checks_many_budgets_per_call_with_the_same_result(hcc, digits):
+    """Blocks of budgets per predict call find, per example, the first budget
+    that fools, as one call per budget does (rows=1), with far fewer calls."""
+    from sk_guessfirst.adversarial._foolbox import _line_search
+
+    _, _, Xt, yt = digits
+    X = Xt[:60].reshape(60, -1)
+    step = np.sign(np.random.RandomState(0).randn(*X.shape)).astype(np.float32)
+    grid = np.linspace(0, 0.6, 41)
+    calls = []
+
+    class Counted:
+        def predict(self, X):
+            calls.append(len(X))
+            return hcc.predict(X)
+
+    one_at_a_time = _line_search(Counted(), X, yt[:60], step, grid, (0, 1), rows=1)
+    n_single = len(calls)
+    assert np.isfinite(one_at_a_time).sum() > 10 and np.isinf(one_at_a_time).any()
+    for rows in (7, 500, 4096):
+        calls.clear()
+        blocked = _line_search(Counted(), X, yt[:60], step, grid, (0, 1), rows=rows)
+        np.testing.assert_array_equal(blocked, one_at_a_time)
+        assert max(calls) <= max(rows, 60)
+    assert len(calls) < n_single / 10
+
+
 @pytest.mark.parametrize("attack", ["fmn-linf", "ddn"])
 def test_minimal_perturbation_curves(hcc, digits, attack):
     _, _, Xt, yt = digits
