@@ -28,6 +28,14 @@ torch.set_num_threads(
 )
 
 
+def pytest_collection_modifyitems(config, items):
+    """The files that hold slow tests run first, each file's tests kept together
+    and in order: the two workers then end on short tests, not one of them on a
+    minute-long example while the other waits."""
+    slow = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow)
+
+
 def _need(folder: Path, what: str) -> Path:
     if (folder / "train-images-idx3-ubyte.gz").is_file():
         return folder

@@ -62,6 +62,7 @@ def test_pgd_examples_climb_the_loss_inside_the_ball_and_leave_the_net_alone(
     assert torch.equal(pgd_examples(cnn, x, y, eps=0.1, steps=10), x_adv)
 
 
+@pytest.mark.slow
 def test_adversarial_training_buys_robustness_over_the_plain_cnn(cnn, digits):
     # (TRADES's counterpart is examples/plot_adversarial_training.py's check)
     X, y, Xt, yt = digits
@@ -132,6 +133,7 @@ def test_the_margin_inner_loss_climbs_the_margin_and_a_bad_name_is_refused(cnn, 
         )
 
 
+@pytest.mark.slow
 def test_a_hypothesis_model_trains_adversarially_with_its_objective_and_ie(digits):
     X, y, Xt, yt = digits
     common = dict(objective="js", ie_lambda=0.01, max_epochs=10, **FAST)

@@ -131,6 +131,7 @@ def test_every_export_is_on_the_api_page(module):
     assert not missing, f"{module} exports {missing}, not on docs/api.rst"
 
 
+@pytest.mark.slow
 def test_the_first_example_is_one_and_runs(capsys):
     """README, the landing page and getting started show one first example,
     and it runs as shown (embedded digits, no files)."""

@@ -4,8 +4,9 @@ The paper's four hypothesis models (C-DV, C-JS, with and without IE) and its
 CNN baseline learn MNIST: 6,000 training / 2,000 test images, 8 epochs at
 batch 100 (480 steps). Every other objective of the registry, each with and
 without IE, learns the embedded digits (1,257 training / 540 test 8x8 images,
-15 epochs at batch 100): a claim about the objectives, not about MNIST, so it
-is tested on the small real data set. The bar is 95% test accuracy on both.
+10 epochs at batch 100): a claim about the objectives, not about MNIST, so it
+is tested on the small real data set (measured: 98.0% - 98.9% at 10 epochs,
+with and without IE). The bar is 95% test accuracy on both.
 Reverse KL stays on MNIST, where its documented divergence was measured (on
 the digits its accuracy swings between 30% and 97% from epoch to epoch). The
 IE weight 0.01 is the largest of {0.1, 0.01, 0.001} at which training at the
@@ -18,7 +19,7 @@ from sk_guessfirst import OBJECTIVES, CNNClassifier, HypothesisConditionedClassi
 
 COMMON = dict(batch_size=100, random_state=0, device="cpu")
 MNIST_BUDGET = dict(max_epochs=8, **COMMON)
-DIGITS_BUDGET = dict(max_epochs=15, **COMMON)
+DIGITS_BUDGET = dict(max_epochs=10, **COMMON)
 IE_LAMBDA = 0.01
 
 pytestmark = pytest.mark.slow

@@ -22,6 +22,7 @@ ignore_missing_imports = True
 """
 
 
+@pytest.mark.slow
 def test_mypy_strict_accepts_a_user_script_and_catches_mistakes(tmp_path):
     pytest.importorskip("mypy")
     for name in ("user_script.py", "bad_script.py"):

@@ -1,6 +1,7 @@
 """AutoAttack's reference code (adversarial/_autoattack.py)."""
 
 import numpy as np
+import pytest
 import torch
 from budgets import FAST, LIGHT_AA
 
@@ -13,6 +14,7 @@ from sk_guessfirst.adversarial import (
 )
 
 
+@pytest.mark.slow
 def test_autoattack_equals_a_direct_call_of_the_reference(hcc, digits):
     from pyautoattack import AutoAttack
 

@@ -1,6 +1,7 @@
 """The robustness report (adversarial/_report.py) on real models."""
 
 import numpy as np
+import pytest
 from budgets import LIGHT_REPORT
 
 from sk_guessfirst.adversarial import (
@@ -10,6 +11,7 @@ from sk_guessfirst.adversarial import (
 )
 
 
+@pytest.mark.slow
 def test_report_on_an_undefended_cnn(cnn, digits):
     X, y, Xt, yt = digits
     report = robustness_report(
@@ -42,6 +44,7 @@ def test_report_worst_case_is_per_example_over_attacks_at_its_eps():
     assert report.accuracies == {"FGSM": 0.75, "PGD": 0.75}
 
 
+@pytest.mark.slow
 def test_report_flags_masked_gradients(saturated, digits):
     _, _, Xt, yt = digits
     # the flags alone (what the remedies do about them: test_zoo.py)

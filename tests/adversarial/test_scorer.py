@@ -72,6 +72,7 @@ def test_scorer_with_interval_puts_the_bounds_in_cv_results(digits):
     assert search.best_params_ == r["params"][int(np.argmax(r["mean_test_robust"]))]
 
 
+@pytest.mark.slow
 def test_grid_search_on_dask_cluster(digits):
     distributed = pytest.importorskip("distributed")
     from joblib import parallel_backend

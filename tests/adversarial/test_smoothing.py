@@ -74,6 +74,7 @@ def test_bad_smoothing_settings_are_refused(kwargs, match):
         certify(_linear_toy(), np.zeros((1, 2)), [0], **kwargs)
 
 
+@pytest.mark.slow
 def test_an_attack_on_the_smoothed_classifier_never_beats_its_certificate():
     X, y = load_dataset("digits", images=True)
     Xt, yt = load_dataset("digits", subset="test", images=True)

@@ -30,6 +30,7 @@ def mlp():
     return undefended_mlp(N)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(DEFENCES))
 def test_the_report_is_within_5_points_of_an_adaptive_attack(mlp, name):
     net, X, y = mlp

@@ -138,6 +138,7 @@ class Quantised(nn.Module):
         return self.net(torch.round(x * 3) / 3)
 
 
+@pytest.mark.slow
 def test_the_report_flags_a_quantised_model(mlp, digits):
     _, _, Xt, yt = digits
     clf = TorchClassifier(Quantised(mlp.module_), input_shape=(64,))

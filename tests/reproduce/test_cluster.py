@@ -37,6 +37,7 @@ def serial(tmp_path_factory):
     return _tables(out)
 
 
+@pytest.mark.slow
 def test_two_workers_write_the_serial_tables(serial, tmp_path):
     out = tmp_path / "run"
     reproduce(SETTINGS, out, verbose=0, workers=2)
@@ -48,6 +49,7 @@ def test_two_workers_write_the_serial_tables(serial, tmp_path):
     assert len(list(out.rglob("cells/*/*/*.npz"))) > 20
 
 
+@pytest.mark.slow
 def test_a_worker_killed_mid_run_is_rescheduled_and_the_tables_do_not_change(
     serial, tmp_path
 ):
