@@ -21,7 +21,7 @@ from sk_guessfirst.datasets import load_dataset
 DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
 EPOCHS = 10 if DATA == "digits" else 5
 X, y = load_dataset(DATA, images=True)  # (n, H, W): images are said
-X_test, y_test = (a[:200] for a in load_dataset(DATA, subset="test", images=True))
+X_test, y_test = (a[:100] for a in load_dataset(DATA, subset="test", images=True))
 models = {
     "CNN": CNNClassifier(max_epochs=EPOCHS, batch_size=100, random_state=0),
     "C-JS-IE": HypothesisConditionedClassifier(
