@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from budgets import FAST
+from budgets import FAST, NARROW
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
 
@@ -30,8 +30,10 @@ torch.set_num_threads(
 
 def pytest_collection_modifyitems(config, items):
     """The files that hold slow tests run first, each file's tests kept together
-    and in order: the two workers then end on short tests, not one of them on a
-    minute-long example while the other waits."""
+    and in order. The test command hands each worker the next test (or
+    ``xdist_group``) when it is nearly idle, in this order (``--dist loadgroup
+    --no-loadscope-reorder``), so the two workers end on short tests, not one
+    of them on a minute-long example while the other waits."""
     slow = {item.path for item in items if item.get_closest_marker("slow")}
     items.sort(key=lambda item: item.path not in slow)
 
@@ -137,14 +139,6 @@ def digits():
     Xt, yt = load_dataset("digits", subset="test")
     X = X.reshape(-1, 8, 8)  # images are said; the attacks take any layout
     return X, y, Xt[:120], yt[:120]
-
-
-# The attack tests' claims are about the attacks, not the paper's layer
-# widths: their shared models keep the architecture's kind (trunk, hypothesis
-# head, K scores) with narrower fully connected layers, a sixteenth of the
-# default's cost per attack step (the examples and the real-data tests keep
-# the defaults).
-NARROW = dict(module__hidden_units=(128, 64, 32))
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import torch
+from budgets import NARROW
 
 from sk_guessfirst import (
     AdversarialTrainingClassifier,
@@ -15,7 +16,7 @@ from sk_guessfirst.adversarial_training import (
 )
 from sk_guessfirst.datasets import load_dataset
 
-FAST = dict(batch_size=64, random_state=0, device="cpu")
+FAST = dict(batch_size=64, random_state=0, device="cpu", **NARROW)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_pgd_examples_climb_the_loss_inside_the_ball_and_leave_the_net_alone(
         ce = torch.nn.functional.cross_entropy
         assert ce(module(x_adv), y) > ce(module(x), y) + 0.5
         fooled = (module(x_adv).argmax(1) != y).float().mean()
-    assert fooled > 0.25  # measured: 39% of these digits at 0.1 (98.7% at 0.2)
+    assert fooled > 0.25  # measured: 29% of these digits at 0.1 (98% at 0.2)
     # the random start is torch's global stream: seeded, it repeats
     torch.manual_seed(0)
     assert torch.equal(pgd_examples(cnn, x, y, eps=0.1, steps=10), x_adv)
@@ -72,8 +73,8 @@ def test_adversarial_training_buys_robustness_over_the_plain_cnn(cnn, digits):
     attack = dict(attack="pgd", eps=0.2, random_state=0, max_iter=10)
     plain = adversarial_accuracy(cnn, Xt, yt, **attack)
     robust = adversarial_accuracy(at, Xt, yt, **attack)
-    # measured (1 thread): clean 98.0%; PGD-10 at 0.2 leaves the plain CNN
-    # 1.3%, this 58.7% (TRADES, beta 1, trained the same way: 57.3%)
+    # measured (1 thread): clean 96.0%; PGD-10 at 0.2 leaves the plain CNN
+    # 2.0%, this 64.7% (TRADES, beta 1, trained the same way: 68.0%)
     assert at.score(Xt, yt) > 0.9
     assert plain < 0.1 and robust > 0.4, (plain, robust)
     assert "trades_kl" not in at.history[-1, "batches", -1]
@@ -143,6 +144,6 @@ def test_a_hypothesis_model_trains_adversarially_with_its_objective_and_ie(digit
     attack = dict(attack="pgd", eps=0.2, random_state=0, max_iter=10)
     before = adversarial_accuracy(plain, Xt, yt, **attack)
     after = adversarial_accuracy(at, Xt, yt, **attack)
-    # measured: clean 98.7% and 98.0%; PGD-10 at 0.2: 4.0% plain, 55.3% trained
+    # measured: clean 98.0% and 97.3%; PGD-10 at 0.2: 4.7% plain, 58.0% trained
     assert at.score(Xt, yt) > 0.9
     assert before < 0.15 and after > 0.4, (before, after)

@@ -62,6 +62,7 @@ def uninterrupted(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("uninterrupted")  # one worker computes the fixture
 def test_killed_runs_resume_to_the_uninterrupted_table(uninterrupted, tmp_path):
     """SIGKILL at a random epoch of a random model, then at a random evaluation
     cell; each time the same command resumes; the table is identical."""
@@ -95,6 +96,7 @@ def test_killed_runs_resume_to_the_uninterrupted_table(uninterrupted, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("uninterrupted")  # one worker computes the fixture
 def test_stored_cells_alone_resume_without_weights(uninterrupted, tmp_path):
     """A run folder's cells/ carried without models/ (weights stay behind):
     nothing is trained again and the table is the same; with one model's
@@ -135,6 +137,7 @@ def _epochs(path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("uninterrupted")  # one worker computes the fixture
 def test_reproduce_outputs_and_finished_run(uninterrupted, capsys):
     out, stdout = uninterrupted
     for name in (

@@ -38,6 +38,7 @@ def serial(tmp_path_factory):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("serial")  # one worker computes the fixture
 def test_two_workers_write_the_serial_tables(serial, tmp_path):
     out = tmp_path / "run"
     reproduce(SETTINGS, out, verbose=0, workers=2)
@@ -50,6 +51,7 @@ def test_two_workers_write_the_serial_tables(serial, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("serial")  # one worker computes the fixture
 def test_a_worker_killed_mid_run_is_rescheduled_and_the_tables_do_not_change(
     serial, tmp_path
 ):
