@@ -287,11 +287,10 @@ def bench_data(data_home=None):
     from .datasets._loaders import MNIST, _cache_path, _candidate_dirs, _find_file
 
     for kind in ("images", "labels"):  # drop cached arrays so the first load decodes
-        source = _find_file(
-            MNIST.files[("train", kind)][0], _candidate_dirs(MNIST, data_home)
-        )
+        filename, md5 = MNIST.files[("train", kind)]
+        source = _find_file(filename, _candidate_dirs(MNIST, data_home))
         if source is not None:
-            _cache_path(source, data_home).unlink(missing_ok=True)
+            _cache_path(source, md5, data_home).unlink(missing_ok=True)
     result = {"cache_dir": str(get_data_home())}
     for label in ("first", "cached"):
         tracemalloc.start()

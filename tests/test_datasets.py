@@ -113,10 +113,24 @@ def test_cached_load_equals_first_load(mnist_dir, tmp_path):
 
 
 def test_another_data_set_under_mnist_names_is_refused(fashion_dir, tmp_path):
-    """Fashion-MNIST's files have MNIST's names; the content's MD5 tells them apart."""
+    """Fashion-MNIST's files have MNIST's names; the content's MD5 tells them
+    apart, also once the folder holds their decoded cache: a folder loaded as
+    Fashion-MNIST (its arrays cached) was read back as MNIST, silently."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for f in fashion_dir.glob("t10k-*-ubyte.gz"):
+        shutil.copy(f, home)
     with pytest.raises(ValueError, match="is not MNIST .*another data set"):
-        load_mnist(subset="test", data_home=fashion_dir)
-    assert not list(tmp_path.rglob("*.npy"))  # nothing was cached as MNIST
+        load_mnist(subset="test", data_home=home)
+    assert not list(home.rglob("*.npy"))  # nothing was cached as MNIST
+    fashion = load_fashion_mnist(subset="test", data_home=home)
+    cached = sorted(home.rglob("*.npy"))
+    assert len(cached) == 2  # images and labels, verified as Fashion-MNIST
+    with pytest.raises(ValueError, match="is not MNIST .*another data set"):
+        load_mnist(subset="test", data_home=home)
+    assert sorted(home.rglob("*.npy")) == cached
+    again = load_fashion_mnist(subset="test", data_home=home)  # from the cache
+    np.testing.assert_array_equal(again.data, fashion.data)
 
 
 def test_cache_invalidated_when_source_changes(tmp_path, monkeypatch):

@@ -138,15 +138,18 @@ def _download_dir(spec: _IdxDataset, data_home) -> Path:
     return Path(root).expanduser() / spec.name
 
 
-def _cache_path(source: Path, data_home=None) -> Path:
-    """Cache file for the decoded array of ``source``, under ``data_home`` when
-    given (else scikit-learn's ``get_data_home()``).
+def _cache_path(source: Path, md5: str, data_home=None) -> Path:
+    """Cache file for the decoded array of ``source`` verified as the file with
+    published MD5 ``md5``, under ``data_home`` when given (else scikit-learn's
+    ``get_data_home()``).
 
-    The key covers the source's absolute path, size and modification time, so
-    a changed or replaced source file gets a new cache entry.
+    The key covers that MD5 (the cache is the verdict for one data set's file:
+    Fashion-MNIST's files have MNIST's names, and a folder verified as one must
+    not be read back as the other), and the source's absolute path, size and
+    modification time, so a changed or replaced source file gets a new entry.
     """
     st = source.stat()
-    key = f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+    key = f"{md5}|{source.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     digest = hashlib.sha1(key.encode()).hexdigest()[:16]
     home = Path(data_home).expanduser() if data_home else _skdatasets.get_data_home()
     return (
@@ -158,7 +161,7 @@ def _load_array(source: Path, md5: str, what: str, data_home=None) -> np.ndarray
     """Decode ``source`` once, checking that it is the file it should be; later
     calls read the cached ``.npy`` (only verified files are cached, so the
     cache is also the verdict)."""
-    cache = _cache_path(source, data_home)
+    cache = _cache_path(source, md5, data_home)
     if cache.is_file():
         try:
             return np.load(cache, allow_pickle=False)
