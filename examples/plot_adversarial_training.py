@@ -14,7 +14,7 @@ with APGD-CE, the first attack of AutoAttack (the experiment's tables run
 all of AutoAttack, which exposed the plain hypothesis models' gradient
 masking).
 
-Run time: about 40 s on one core of a 2-core CPU (torch, one thread).
+Run time: about 30 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%
@@ -28,7 +28,7 @@ from sk_guessfirst.adversarial_training import AdversarialHypothesisClassifier
 from sk_guessfirst.datasets import load_dataset
 
 DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
-EPOCHS = 10 if DATA == "digits" else 3
+EPOCHS = 5 if DATA == "digits" else 3
 EPS = 0.2  # the training budget, L-inf in [0, 1] pixels
 X, y = load_dataset(DATA, images=True)
 X_test, y_test = (a[:100] for a in load_dataset(DATA, subset="test", images=True))

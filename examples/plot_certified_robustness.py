@@ -15,7 +15,7 @@ Every estimator takes ``train_noise=sigma`` (Gaussian noise on its training
 batches), and :func:`~sk_guessfirst.adversarial.certify` certifies any model
 the evaluation takes, the hypothesis models included.
 
-Run time: about 25 s on one core of a 2-core CPU (torch, one thread).
+Run time: about 20 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%
@@ -32,7 +32,7 @@ DATA = os.environ.get("SK_GUESSFIRST_EXAMPLE_DATA", "digits")  # or "mnist"
 EPOCHS = 15 if DATA == "digits" else 5
 SIGMA = 0.5
 X, y = load_dataset(DATA, images=True)
-X_test, y_test = (a[:100] for a in load_dataset(DATA, subset="test", images=True))
+X_test, y_test = (a[:50] for a in load_dataset(DATA, subset="test", images=True))
 common = dict(max_epochs=EPOCHS, batch_size=64, random_state=0, device="cpu")
 models = {
     "CNN": CNNClassifier(train_noise=SIGMA, **common),
