@@ -208,7 +208,7 @@ def test_more_epochs_continue_a_finished_run(tmp_path, capsys):
     out = tmp_path / "run"
     small = ["reproduce", "--n-train", "200", "--n-eval", "10", "--device", "cpu",
              "--attacks", "fgsm", "--no-curves", "--no-report", "--out", str(out),
-             "--keep-epochs", "1"]  # fmt: skip
+             "--keep-epochs", "1", "--models", "CNN", "C-DV"]  # fmt: skip
     assert main([*small, "--epochs", "1"]) == 0
     assert "Training CNN: 1 epochs" in capsys.readouterr().out
     assert main([*small, "--epochs", "2"]) == 0
