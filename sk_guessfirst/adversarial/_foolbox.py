@@ -87,8 +87,9 @@ def _line_search(target, X, y, step, grid, clip_values, rows=SEARCH_ROWS):
 
     The grid is walked in blocks of budgets, each block one ``predict`` call
     on every example not yet fooled at every budget of the block (at most
-    ``rows`` rows); an example's first fooling budget in the first block that
-    fools it is its minimum, as in a walk one budget at a time."""
+    ``rows`` rows, or one budget when more examples than that are left); an
+    example's first fooling budget in the first block that fools it is its
+    minimum, as in a walk one budget at a time."""
     minimal = np.full(len(X), np.inf)
     budgets = grid[1:]
     start = 0
