@@ -89,15 +89,17 @@ def test_load_dataset_digits_split_is_disjoint_and_fixed():
         load_dataset("cifar")
 
 
-def _copy_mnist_test_split(mnist_dir, folder):
+def _copy_test_split(source_dir, folder):
+    """The test split's two files of ``source_dir`` into a new ``folder``
+    (MNIST's file names, which Fashion-MNIST shares)."""
     folder.mkdir(parents=True)
     for subset, kind in (("test", "images"), ("test", "labels")):
-        shutil.copy(mnist_dir / MNIST.files[subset, kind][0], folder)
+        shutil.copy(source_dir / MNIST.files[subset, kind][0], folder)
     return folder
 
 
 def test_cached_load_equals_first_load(mnist_dir, tmp_path):
-    home = _copy_mnist_test_split(mnist_dir, tmp_path / "home")
+    home = _copy_test_split(mnist_dir, tmp_path / "home")
     first = load_mnist(subset="test", data_home=home)
     # the cache lives under the data_home given, not scikit-learn's home
     cache = home / "sk_guessfirst_cache"
@@ -116,10 +118,7 @@ def test_another_data_set_under_mnist_names_is_refused(fashion_dir, tmp_path):
     """Fashion-MNIST's files have MNIST's names; the content's MD5 tells them
     apart, also once the folder holds their decoded cache: a folder loaded as
     Fashion-MNIST (its arrays cached) was read back as MNIST, silently."""
-    home = tmp_path / "home"
-    home.mkdir()
-    for f in fashion_dir.glob("t10k-*-ubyte.gz"):
-        shutil.copy(f, home)
+    home = _copy_test_split(fashion_dir, tmp_path / "home")
     with pytest.raises(ValueError, match="is not MNIST .*another data set"):
         load_mnist(subset="test", data_home=home)
     assert not list(home.rglob("*.npy"))  # nothing was cached as MNIST

@@ -58,35 +58,32 @@ def digits_images():
     return X, y, Xt, yt
 
 
+def _test_accuracy(data, budget, objective, ie_lambda):
+    """Test accuracy of a hypothesis model trained on ``data`` (X, y, Xt, yt)."""
+    X, y, Xt, yt = data
+    clf = HypothesisConditionedClassifier(
+        objective=objective, ie_lambda=ie_lambda, **budget
+    )
+    return clf.fit(X, y).score(Xt, yt)
+
+
 @IE_CASES
 @pytest.mark.parametrize("objective", DIGITS_OBJECTIVES)
 def test_digits_every_other_objective(digits_images, objective, ie_lambda):
-    X, y, Xt, yt = digits_images
-    clf = HypothesisConditionedClassifier(
-        objective=objective, ie_lambda=ie_lambda, **DIGITS_BUDGET
-    )
-    accuracy = clf.fit(X, y).score(Xt, yt)
+    accuracy = _test_accuracy(digits_images, DIGITS_BUDGET, objective, ie_lambda)
     assert accuracy >= 0.95, f"{objective} ie_lambda={ie_lambda}: {accuracy:.4f}"
 
 
 @IE_CASES
 @pytest.mark.parametrize("objective", MNIST_OBJECTIVES)
 def test_mnist_the_papers_objectives_and_rkl(mnist_small, objective, ie_lambda):
-    X, y, Xt, yt = mnist_small
-    clf = HypothesisConditionedClassifier(
-        objective=objective, ie_lambda=ie_lambda, **MNIST_BUDGET
-    )
-    accuracy = clf.fit(X, y).score(Xt, yt)
+    accuracy = _test_accuracy(mnist_small, MNIST_BUDGET, objective, ie_lambda)
     assert accuracy >= 0.95, f"{objective} ie_lambda={ie_lambda}: {accuracy:.4f}"
 
 
 @pytest.mark.parametrize("objective, ie_lambda", [("dv", 0.0), ("js", IE_LAMBDA)])
 def test_fashion_mnist(fashion_small, objective, ie_lambda):
-    X, y, Xt, yt = fashion_small
-    clf = HypothesisConditionedClassifier(
-        objective=objective, ie_lambda=ie_lambda, **MNIST_BUDGET
-    )
-    assert clf.fit(X, y).score(Xt, yt) >= 0.80
+    assert _test_accuracy(fashion_small, MNIST_BUDGET, objective, ie_lambda) >= 0.80
 
 
 def test_cnn_baseline_mnist(mnist_small):
