@@ -370,9 +370,18 @@ def _growing(ev):
     )
 
 
+# AutoAttack's randomness flag (its checks.check_randomized): on a model the
+# report attacks through EOT, it repeats the randomness check's finding, which
+# EOT in every attack answers (as AutoAttack's version="rand" does); BPDA and
+# the log-outputs would not.
+RANDOMIZED_DEFENSE = "it seems to be a randomized defense"
+
+
 def _autoattack_flags(ev):
     flags = list(dict.fromkeys(ev.base[AUTOATTACK].flags + ev.base[SQUARE].flags))
     flags = [f for f in flags if not f.startswith("randomised model")]
+    if ev.base[AUTOATTACK].details.get("eot_samples"):
+        flags = [f for f in flags if not f.startswith(RANDOMIZED_DEFENSE)]
     return not flags, "; ".join(flags) or "no flag raised"
 
 

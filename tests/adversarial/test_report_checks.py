@@ -115,7 +115,7 @@ def test_accuracy_must_fall_to_zero_as_eps_grows(growing, passes):
     assert covers("growing eps")(ev)[0] is passes
 
 
-def test_autoattacks_own_flags_except_randomness():
+def test_autoattacks_own_flags_except_the_randomness_eot_answers():
     check = covers("AutoAttack's own checks")
 
     def ev(*flags):
@@ -126,6 +126,13 @@ def test_autoattacks_own_flags_except_randomness():
     assert check(ev("randomised model: EOT used")) == (True, "no flag raised")
     passed, found = check(ev("Square is lower than APGD"))
     assert not passed and found == "Square is lower than APGD"
+    # its randomness flag: answered where AutoAttack ran through EOT (the
+    # randomness check's remedy), a flag where it did not
+    randomized = 'it seems to be a randomized defense! Please use version="rand".'
+    assert not check(ev(randomized))[0]
+    with_eot = ev(randomized)
+    with_eot.base[AUTOATTACK].details["eot_samples"] = 20
+    assert check(with_eot) == (True, "no flag raised")
 
 
 class Net(nn.Module):
