@@ -1,6 +1,8 @@
 """The small budgets the evaluation tests share."""
 
 FAST = dict(random_state=0, device="cpu", batch_size=100)
+# The MNIST-size trainings (6,000 images): 8 epochs at batch 100, 480 steps
+MNIST_BUDGET = dict(max_epochs=8, **FAST)
 # small budgets for AutoAttack's slow parts, the same on both sides of a comparison
 LIGHT_AA = dict(n_queries=200)
 LIGHT_REPORT = {"square": LIGHT_AA, "autoattack": LIGHT_AA}

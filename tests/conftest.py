@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from budgets import FAST, NARROW
+from budgets import FAST, MNIST_BUDGET, NARROW
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
 
@@ -99,6 +99,20 @@ def mnist_small(mnist_dir):
     X, y = load_mnist(data_home=mnist_dir, return_X_y=True)
     Xt, yt = load_mnist(data_home=mnist_dir, subset="test", return_X_y=True)
     return (*_subsample(X, y, 6000, 0), *_subsample(Xt, yt, 2000, 1))
+
+
+@pytest.fixture(scope="session")
+def mnist_cnn(mnist_small):
+    """The CNN baseline trained on ``mnist_small`` at the real-data budget, on
+    one torch thread (its accuracy is then the same on every machine). The
+    tests that share it are ``xdist_group("mnist_cnn")``: one worker fits it."""
+    X, y, _, _ = mnist_small
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return CNNClassifier(**MNIST_BUDGET).fit(X, y)
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

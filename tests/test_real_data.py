@@ -14,12 +14,11 @@ MNIST budget is unharmed (0.1 collapses the representation: docs, user guide).
 """
 
 import pytest
+from budgets import FAST, MNIST_BUDGET
 
-from sk_guessfirst import OBJECTIVES, CNNClassifier, HypothesisConditionedClassifier
+from sk_guessfirst import OBJECTIVES, HypothesisConditionedClassifier
 
-COMMON = dict(batch_size=100, random_state=0, device="cpu")
-MNIST_BUDGET = dict(max_epochs=8, **COMMON)
-DIGITS_BUDGET = dict(max_epochs=10, **COMMON)
+DIGITS_BUDGET = dict(max_epochs=10, **FAST)
 IE_LAMBDA = 0.01
 
 pytestmark = pytest.mark.slow
@@ -86,6 +85,7 @@ def test_fashion_mnist(fashion_small, objective, ie_lambda):
     assert _test_accuracy(fashion_small, MNIST_BUDGET, objective, ie_lambda) >= 0.80
 
 
-def test_cnn_baseline_mnist(mnist_small):
-    X, y, Xt, yt = mnist_small
-    assert CNNClassifier(**MNIST_BUDGET).fit(X, y).score(Xt, yt) >= 0.95
+@pytest.mark.xdist_group("mnist_cnn")  # shares its model with test_evaluate
+def test_cnn_baseline_mnist(mnist_small, mnist_cnn):
+    _, _, Xt, yt = mnist_small
+    assert mnist_cnn.score(Xt, yt) >= 0.95
