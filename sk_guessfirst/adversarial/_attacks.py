@@ -327,9 +327,14 @@ def check_mode(mode, spec=None) -> Mode:
     return MODES[mode]
 
 
+# The pseudo-loss a user names for the per-example worst case over every loss
+# an attack runs with (each loss is run, an example survives if it survives all)
+WORST = "worst"
+
+
 def check_loss(loss, spec):
-    """The losses to run: all of the attack's for ``"worst"``, else the one named."""
-    if loss == "worst":
+    """The losses to run: all of the attack's for :data:`WORST`, else the one named."""
+    if loss == WORST:
         return spec.losses
     if loss not in spec.losses:
         raise ValueError(

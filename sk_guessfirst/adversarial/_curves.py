@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._plaindata import check_vector, plain_type
-from ._attacks import ATTACKS, NORM_NAMES, check_attack
+from ._attacks import ATTACKS, NORM_NAMES, WORST, check_attack
 from ._evaluate import _prepare, _seeded
 
 
@@ -163,7 +163,7 @@ def robustness_curve(
         eps=0.0,
         mode=mode,
         substitute=substitute,
-        loss="worst",
+        loss=WORST,
         attack_params=kwargs,
         **{**_DEFAULTS, **options},
     )

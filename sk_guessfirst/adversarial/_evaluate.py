@@ -25,7 +25,7 @@ from ..attacked._function import (
     resolve_target,
 )
 from ._art import generate
-from ._attacks import AttackSpec, check_attack, check_loss, check_mode
+from ._attacks import WORST, AttackSpec, check_attack, check_loss, check_mode
 from ._backends import Outcome
 from ._substitute import source_target
 
@@ -205,7 +205,7 @@ def _prepare(
     if isinstance(attack, EvasionAttack):
         eps = _instance_eps(attack, eps)
         check_mode(mode)
-        if attack_params or loss not in ("worst", None):
+        if attack_params or loss not in (WORST, None):
             raise ValueError(
                 "an ART attack instance runs as it was built: pass no attack "
                 "parameters or loss with it"
@@ -471,7 +471,7 @@ def attack_examples(
     X_adv : ndarray of shape (n_samples, n_features)
         The adversarial examples, flat.
     """
-    if loss == "worst":
+    if loss == WORST:
         raise ValueError("attack_examples runs one loss; name it (e.g. 'ce')")
     p = _prepare(
         estimator,
@@ -481,7 +481,7 @@ def attack_examples(
         eps=eps,
         mode=mode,
         substitute=substitute,
-        loss="worst" if loss is None else loss,
+        loss=WORST if loss is None else loss,
         clip_values=clip_values,
         view=view,
         eot_samples=0,

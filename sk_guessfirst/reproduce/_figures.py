@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._plaindata import write_png_atomic
-from ..adversarial import ATTACKS, worst_case
+from ..adversarial import ATTACKS, MODES, worst_case
 from ._plan import LENGTH_ATTACK, PROTOCOL
 
 # How far each norm's curves reach (past the table's largest budget).
@@ -61,9 +61,12 @@ def plot_training_length(curve, path, n_images, marks=None):
     from matplotlib.ticker import PercentFormatter
 
     attack, eps = LENGTH_ATTACK
+    # a panel per what was measured: clean, then each attack mode's accuracy
+    titles = {"clean": "clean"}
+    titles.update({mode: f"{mode} {attack.upper()} eps={eps}" for mode in MODES})
     fig = Figure(figsize=(11, 3.6))
-    axes = fig.subplots(1, 3, sharey=True)
-    for ax, what in zip(axes, ("clean", "white-box", "black-box"), strict=True):
+    axes = fig.subplots(1, len(titles), sharey=True)
+    for ax, (what, title) in zip(axes, titles.items(), strict=True):
         for i, (name, points) in enumerate(curve.items()):
             epochs = [e for e in sorted(points) if what in points[e]]
             ax.plot(epochs, [points[e][what] for e in epochs], marker="o",
@@ -74,7 +77,6 @@ def plot_training_length(curve, path, n_images, marks=None):
                         linestyle="none")  # fmt: skip
         ax.set_xscale("log")
         ax.set_xlabel("training epochs")
-        title = what if what == "clean" else f"{what} {attack.upper()} eps={eps}"
         ax.set_title(f"{title} ({n_images} images)", fontsize=9)
     axes[0].set_ylabel("accuracy")
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0))
