@@ -20,7 +20,7 @@ batch). The
 number to quote is each report's worst case, with its 95% interval: the
 adaptive attacks a failed check calls for are part of it.
 
-Run time: about 50 s on one core of a 2-core CPU (torch, one thread).
+Run time: about 30 s on one core of a 2-core CPU (torch, one thread).
 """
 
 # %%

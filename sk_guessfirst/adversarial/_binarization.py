@@ -11,7 +11,11 @@ an attack strong enough for this model finds one. An attack that misses many
 measure the model's robustness, whatever number it gives.
 
 The readout sees the model's outputs in the chosen view, so whatever masks
-the model's gradients masks the binary classifier's too.
+the model's gradients masks the binary classifier's too. A randomised model's
+outputs are read as every attack reads them, the expectation over its passes
+(EOT), and an image counts only where the majority of passes puts x in class 0
+and the point on the surface in class 1: the adversarial then exists for the
+model the attacks judge, not for one draw of it.
 """
 
 from __future__ import annotations
@@ -25,7 +29,12 @@ from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
-from ..attacked._function import attacked_function, check_Xy, resolve_target
+from ..attacked._function import (
+    attacked_function,
+    check_Xy,
+    is_stochastic,
+    resolve_target,
+)
 from ..attacked._torch_classifier import TorchClassifier
 
 
@@ -120,12 +129,15 @@ def binarization_test(
     -------
     result : BinarizationResult
     """
-    from ._evaluate import evaluate_attack
+    from ._evaluate import EOT_SAMPLES, VOTES, evaluate_attack
 
     target = resolve_target(estimator)
     checked, _, _ = check_Xy(target, X, y, clip_values)
     images: np.ndarray = target.as_input(checked)[:n_samples]
-    features = attacked_function(target, view=view)
+    randomised = is_stochastic(target)
+    # a randomised model: its outputs' expectation over passes, as attacked
+    eot = EOT_SAMPLES if randomised else 0
+    features = attacked_function(target, view=view, eot_samples=eot)
     rng = np.random.RandomState(random_state)
     valid = found = 0
     for i, x in enumerate(images):
@@ -141,17 +153,29 @@ def binarization_test(
         readout.fit(f, labels)
         if not (readout.predict(f) == labels).all():
             continue  # no guaranteed adversarial for this image
-        valid += 1
         binary = TorchClassifier(
             _Binarized(features, readout.coef_[0], readout.intercept_[0]),
             input_shape=target.input_shape, classes=np.array([0, 1]),
         )  # fmt: skip
+        if randomised and not _holds_over_passes(binary, x, surface[0], VOTES):
+            continue  # one draw's separation, not the model's
+        valid += 1
         result = evaluate_attack(
             binary, x[None], np.array([0]), attack=attack, eps=eps,
-            clip_values=clip_values, random_state=random_state + i, **attack_params,
+            clip_values=clip_values, random_state=random_state + i,
+            eot_samples=1 if randomised else 0,  # features already the expectation
+            **attack_params,
         )  # fmt: skip
         found += int(not result.worst[0])
     return BinarizationResult(len(images), valid, found)
+
+
+def _holds_over_passes(binary: TorchClassifier, x, surface, votes: int) -> bool:
+    """Whether the majority of ``votes`` passes of a randomised ``binary``
+    classifier puts x in class 0 and the surface point in class 1."""
+    flat = np.stack([x, surface]).reshape(2, -1)
+    predicted = resolve_target(binary).predict(flat, votes=votes)
+    return bool((predicted == [0, 1]).all())
 
 
 __all__ = ["BinarizationResult", "binarization_test"]

@@ -16,6 +16,7 @@ from sk_guessfirst.adversarial._binarization import binarization_test
 from sk_guessfirst.adversarial._zoo import (
     DEFENCES,
     LIGHT,
+    Defence,
     adaptive_accuracy,
     defended,
     undefended_mlp,
@@ -94,3 +95,25 @@ def test_the_binarization_test_passes_a_strong_attack_and_fails_a_weak_one(mlp):
         num_random_init=0,
     )  # fmt: skip
     assert weak.valid >= 8 and weak.success_rate <= 0.2
+
+
+def test_on_a_randomised_model_the_binarization_test_reads_the_expectation(mlp):
+    """The readout is fitted on the expectation over passes, and an image
+    counts only where the majority of passes keeps its separation: random sign
+    noise keeps it on some images, where PGD through EOT finds the adversarial;
+    dropout on half the inputs keeps it on none (one pass's separation is the
+    noise's), so nothing is counted, rather than counting misses of an
+    adversarial that does not exist."""
+    net, X, y = mlp
+    noisy = defended(net, DEFENCES["random sign noise"], (64,), np.arange(10))
+    result = binarization_test(noisy, X, y, eps=EPS, n_samples=10)
+    assert result.valid >= 3 and result.success_rate >= 0.9, result
+
+    def dropout(net, x):
+        return net(nn.functional.dropout(x, p=0.5, training=True))
+
+    heavy = Defence("dropout", dropout, None, randomised=True)
+    result = binarization_test(
+        defended(net, heavy, (64,), np.arange(10)), X, y, eps=EPS, n_samples=10
+    )
+    assert result.tested == 10 and result.valid == 0, result
