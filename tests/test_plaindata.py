@@ -32,6 +32,7 @@ def test_results_round_trip_exactly(tmp_path):
     report = RobustnessReport(
         0.3, results={"PGD": result}, growing={0.3: 0.1, 0.5: 0.0},
         gradients={"ce": (0.0, False)}, checks=[Check("grow", True, "ok")],
+        not_run={"binarization test": "binarization_samples=0"},
     )  # fmt: skip
     value = {"result": result, "curve": curve, "report": report, "n": np.int64(3),
              (0.15, "a"): [1, None, "s"]}  # fmt: skip
@@ -46,6 +47,7 @@ def test_results_round_trip_exactly(tmp_path):
     assert back["curve"].median_perturbation == curve.median_perturbation
     assert back["report"].growing == {0.3: 0.1, 0.5: 0.0}
     assert back["report"].gradients == {"ce": (0.0, False)}
+    assert back["report"].not_run == report.not_run
     assert back["report"].worst_case == report.worst_case
     assert str(back["report"]) == str(report)
     assert back[(0.15, "a")] == [1, None, "s"] and back["n"] == 3

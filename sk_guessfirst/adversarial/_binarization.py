@@ -51,11 +51,16 @@ class BinarizationResult:
         the inner points (the test needs a guaranteed adversarial).
     found : int
         Valid images where the attack found an adversarial within eps.
+    over_passes : bool
+        Whether the model is randomised: its outputs read as the expectation
+        over passes, and an image valid only where the majority of passes
+        keeps the readout's separation.
     """
 
     tested: int
     valid: int
     found: int
+    over_passes: bool = False
 
     @property
     def success_rate(self) -> float:
@@ -167,7 +172,7 @@ def binarization_test(
             **attack_params,
         )  # fmt: skip
         found += int(not result.worst[0])
-    return BinarizationResult(len(images), valid, found)
+    return BinarizationResult(len(images), valid, found, randomised)
 
 
 def _holds_over_passes(binary: TorchClassifier, x, surface, votes: int) -> bool:

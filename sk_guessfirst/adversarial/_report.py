@@ -57,6 +57,9 @@ class RobustnessReport:
     checks : list of Check
     adaptive : list of str
         Labels of the adaptive attacks that failed checks ran (in ``results``).
+    not_run : dict of str to str
+        The checks that could not run on this model or these arguments, each
+        with why (e.g. no substitute for the transfer check).
     """
 
     eps: float
@@ -65,6 +68,7 @@ class RobustnessReport:
     gradients: dict = field(default_factory=dict)
     checks: list = field(default_factory=list)
     adaptive: list = field(default_factory=list)  # labels the remedies added
+    not_run: dict = field(default_factory=dict)  # check name -> why it did not run
 
     @property
     def flags(self) -> list[Check]:
@@ -135,6 +139,8 @@ class RobustnessReport:
             lines.append(f"  [{'ok' if c.passed else 'FLAG'}] {c.name}: {c.detail}")
             if c.action:
                 lines.append(f"         -> {c.action}")
+        for name, why in self.not_run.items():
+            lines.append(f"  [n/a] {name}: {why}")
         lines += ["", "Attack parameters:"]
         lines += [f"  {label}: {r.params}" for label, r in self.results.items()]
         return "\n".join(lines)
@@ -296,15 +302,24 @@ class MaskingCheck:
     """One check of an honest evaluation (Carlini et al. 2019; Athalye et al.
     2018; Croce & Hein 2020; Zimmermann et al. 2022).
 
-    ``run(evidence)`` returns (passed, what it found), or None where it does
-    not apply; ``remedies`` name the adaptive attacks (:data:`REMEDIES`) run
-    when it fails, whose results join the worst case.
+    ``run(evidence)`` returns (passed, what it found), or
+    :class:`NotApplicable` (why) where it cannot run (None: it does not say
+    why); ``remedies`` name the
+    adaptive attacks (:data:`REMEDIES`) run when it fails, whose results join
+    the worst case.
     """
 
     name: str
     expectation: str
     run: Any
     remedies: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotApplicable:
+    """A check's answer where it cannot run: why (the report lists it)."""
+
+    why: str
 
 
 SHATTERED = ("noise-averaged", "surrogate", "more-queries")
@@ -315,7 +330,12 @@ def _broken_by(attack: BaseAttack, what: str):
 
     def check(ev):
         if attack not in ev.base:
-            return None
+            if MODES[attack.mode].uses_substitute:
+                return NotApplicable(
+                    "no substitute: pass substitute=(X_train, y_train) or a "
+                    "fitted model"
+                )
+            return NotApplicable(f"{attack.label} did not run")
         other = ev.base[attack]
         share = ev.share(other.worst, ev.white)
         return share <= ev.tolerance, (
@@ -332,8 +352,8 @@ def _more_iterations(ev):
 
 def _losses(ev):
     pgd = ev.base[PGD]
-    if len(pgd.robust) != 2:  # the attack ran with one loss only
-        return None
+    if len(pgd.robust) != 2:
+        return NotApplicable(f"PGD ran with one loss only ({', '.join(pgd.robust)})")
     (first, a), (second, b) = pgd.robust.items()
     comparison = compare_paired(a, b)
     differ = abs(comparison.difference) > ev.tolerance and comparison.pvalue < 0.05
@@ -424,7 +444,7 @@ def _binarization(ev):
     from ._binarization import binarization_test
 
     if not ev.binarization_samples:
-        return None
+        return NotApplicable("binarization_samples=0")
     result = binarization_test(
         ev.target, ev.X, ev.y, eps=ev.eps, n_samples=ev.binarization_samples,
         clip_values=ev.clip_values, view=ev.common["view"],
@@ -432,7 +452,11 @@ def _binarization(ev):
         **ev.overrides.get("pgd", {}),
     )  # fmt: skip
     if not result.valid:
-        return None
+        return NotApplicable(
+            f"none of the {result.tested} images gave an adversarial that exists by "
+            "construction (its readout did not separate it"
+            + (", over the model's passes)" if result.over_passes else ")")
+        )
     passed = result.success_rate >= 0.9
     return passed, (
         f"PGD found the guaranteed adversarial of {result.found} of {result.valid} "
@@ -587,7 +611,8 @@ def robustness_report(
     ``large_eps``. A randomised model is attacked through EOT and every
     example judged by the majority of 20 passes, in every attack.
 
-    Checks (:data:`CHECKS`; each says what it found, ok or FLAG): single-step
+    Checks (:data:`CHECKS`; each says what it found, ok or FLAG, or n/a and
+    why where it cannot run, listed in ``not_run``): single-step
     vs iterative, more iterations and restarts, cross-entropy vs margin,
     gradient-free vs gradient attacks, transfer vs white-box, growing eps,
     AutoAttack's own flags, input gradients, probability outputs,
@@ -666,7 +691,10 @@ def robustness_report(
     failed = []
     for check in CHECKS.values():
         outcome = check.run(ev)
-        if outcome is None:
+        if outcome is None:  # a check written before NotApplicable says no why
+            outcome = NotApplicable("it does not apply here")
+        if isinstance(outcome, NotApplicable):
+            report.not_run[check.name] = outcome.why
             continue
         passed, found = outcome
         report.checks.append(Check(check.name, bool(passed), found))

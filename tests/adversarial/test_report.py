@@ -56,3 +56,8 @@ def test_report_flags_masked_gradients(saturated, digits):
     flagged = {c.name for c in report.flags}
     assert "input gradients" in flagged
     assert "cross-entropy vs margin loss" in flagged
+    # no substitute given: the transfer check is listed as not run, and why
+    assert "transfer vs white-box" not in {c.name for c in report.checks}
+    why = report.not_run["transfer vs white-box"]
+    assert f"[n/a] transfer vs white-box: {why}" in str(report)
+    assert "substitute" in why

@@ -19,6 +19,7 @@ from sk_guessfirst.adversarial._report import (
     STRONG_PGD,
     TRANSFER,
     Evidence,
+    NotApplicable,
     RobustnessReport,
 )
 from sk_guessfirst.attacked._function import resolve_target
@@ -74,7 +75,9 @@ BROKEN_BY = [("single-step vs iterative", FGSM),
 @pytest.mark.parametrize("name, attack", BROKEN_BY)
 def test_what_another_attack_breaks_pgd_must_break(name, attack):
     check = covers(name)
-    assert check(white(evidence())) is None  # not run: nothing to compare
+    why = check(white(evidence()))  # not run: nothing to compare
+    assert isinstance(why, NotApplicable)
+    assert ("substitute" in why.why) is (attack is TRANSFER)
     # the other attack breaks a subset of what PGD breaks: passed
     passed, found = check(record(white(evidence()), attack, survive(60)))
     assert passed and "0.0% of the examples" in found
@@ -95,7 +98,9 @@ def test_more_iterations_flag_a_gap_the_exact_test_finds():
 
 def test_the_two_losses_must_agree():
     check = covers("cross-entropy vs margin loss")
-    assert check(record(evidence(), PGD, survive(50))) is None  # one loss only
+    assert check(record(evidence(), PGD, survive(50))) == NotApplicable(
+        "PGD ran with one loss only (ce)"
+    )
     same = {"ce": survive(50), "margin": survive(49)}
     assert check(record(evidence(), PGD, same))[0]
     apart = {"ce": survive(80), "margin": survive(20)}
@@ -188,7 +193,7 @@ def test_a_randomised_model_is_named():
 def test_the_binarization_test_runs_on_request_and_judges_pgd():
     check = covers("binarization test")
     X, y = data()
-    assert check(evidence(model(), X, y)) is None  # binarization_samples=0
+    assert check(evidence(model(), X, y)) == NotApplicable("binarization_samples=0")
     ev = evidence(model(), X, y)
     ev.binarization_samples = 5
     passed, found = check(ev)
