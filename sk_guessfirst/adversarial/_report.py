@@ -108,12 +108,9 @@ class RobustnessReport:
         flagged = ", ".join(c.name for c in self.flags) or "none"
         ran = ", ".join(self.adaptive) or "none needed"
         return (
-            f"worst case {format_accuracy(self._worst())}; checks flagged: "
+            f"worst case {format_accuracy(self.worst)}; checks flagged: "
             f"{flagged}; adaptive attacks: {ran}"
         )
-
-    def _worst(self):
-        return np.logical_and.reduce([r.worst for r in self.results.values()])
 
     def __str__(self):
         n = self.n_examples or 0
@@ -121,7 +118,7 @@ class RobustnessReport:
             f"Robustness report at L-inf eps={self.eps} ({n} images; 95% intervals, "
             "Clopper-Pearson)",
             "",
-            f"  Robust accuracy to quote: {format_accuracy(self._worst())}",
+            f"  Robust accuracy to quote: {format_accuracy(self.worst)}",
             "  (per example, the worst case over every attack below, the adaptive "
             "ones included)",
             "",
