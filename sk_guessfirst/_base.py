@@ -189,6 +189,14 @@ class GuessFirstNet(NeuralNetClassifier):
         return [k for k in super()._get_param_names() if not k.startswith("_")]
 
     def set_params(self, **params):
+        # ``device`` is a plain parameter, checked in fit (as scikit-learn
+        # wants) and resolved at use. A fitted net's other parameters make
+        # skorch re-initialise its module at once, on the device: a bad one is
+        # refused before anything changes.
+        device = params.pop("device", self.device)
+        if self.initialized_ and set(params) - {"callbacks"}:
+            resolve_device(device)
+        vars(self)["device"] = device
         # skorch resolves every key that starts with "callbacks" as a callback
         # sub-parameter at once; the ``callbacks`` list itself is a plain
         # parameter, checked when the net is initialised.
@@ -196,14 +204,12 @@ class GuessFirstNet(NeuralNetClassifier):
             vars(self)["callbacks"] = params.pop("callbacks")
             if self.initialized_:
                 self._initialize_callbacks()
-        if "device" in params:  # a plain parameter, checked in fit (as
-            # scikit-learn wants), resolved at use
-            vars(self)["device"] = params.pop("device")
         if not params:
             return self
-        # on a fitted net skorch re-initialises the module at once, on
-        # self.device: "auto" must be resolved for it
-        with self._resolved_device():
+        if not self.initialized_:  # nothing built yet: plain attributes
+            super().set_params(**params)
+            return self
+        with self._resolved_device():  # "auto" resolved for skorch
             super().set_params(**params)
         return self
 

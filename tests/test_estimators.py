@@ -518,8 +518,24 @@ def test_set_params_stores_a_bad_device_and_fit_refuses_it(blobs):
     X, y = blobs
     clf = HypothesisConditionedClassifier(**FAST)
     assert clf.set_params(device=-1) is clf and clf.device == -1
+    # with other parameters at once (check_estimator's fuzz: it raised, with
+    # the bad device already stored)
+    assert clf.set_params(device=-np.inf, lr=0.5).device == -np.inf
     with pytest.raises(ValueError, match="'device' parameter"):
         clf.fit(X, y)
+
+
+def test_a_fitted_net_refuses_a_bad_device_before_changing_anything(blobs):
+    """A fitted net re-initialises its module on the device when other
+    parameters change: a bad device is refused first, nothing changed."""
+    X, y = blobs
+    clf = HypothesisConditionedClassifier(**FAST).fit(X, y)
+    before = clf.get_params(deep=False)
+    with pytest.raises(ValueError, match="device must be"):
+        clf.set_params(device="nonsense", module__hidden_units=(8,))
+    after = clf.get_params(deep=False)
+    assert all(after[k] is v for k, v in before.items())
+    assert clf.predict(X).shape == (len(X),)  # still the fitted net
 
 
 def test_a_dataframe_fit_warns_nothing_about_feature_names(blobs):
