@@ -301,9 +301,8 @@ class MaskingCheck:
 
     ``run(evidence)`` returns (passed, what it found), or
     :class:`NotApplicable` (why) where it cannot run (None: it does not say
-    why); ``remedies`` name the
-    adaptive attacks (:data:`REMEDIES`) run when it fails, whose results join
-    the worst case.
+    why); ``remedies`` name the adaptive attacks (:data:`REMEDIES`) run when
+    it fails, whose results join the worst case.
     """
 
     name: str
