@@ -29,6 +29,7 @@ from numpy.typing import ArrayLike
 from sklearn.linear_model import LogisticRegression
 from torch import nn
 
+from .._devices import forked_rng
 from ..attacked._function import (
     attacked_function,
     check_Xy,
@@ -145,33 +146,39 @@ def binarization_test(
     features = attacked_function(target, view=view, eot_samples=eot)
     rng = np.random.RandomState(random_state)
     valid = found = 0
-    for i, x in enumerate(images):
-        inner = np.concatenate([x[None], _ball(x, eps, 0.5, n_inner, rng, clip_values)])
-        sign = rng.choice([-1.0, 1.0], size=x.shape)
-        surface = np.clip(x + eps * sign, *clip_values).astype(np.float32)[None]
-        points = np.concatenate([inner, surface])
-        with torch.no_grad():
+    # a randomised model's passes drawn in a fork of torch's RNG seeded from
+    # random_state: the same verdict every time, the user's generator untouched
+    with forked_rng(int(random_state)):
+        for i, x in enumerate(images):
+            inner = np.concatenate(
+                [x[None], _ball(x, eps, 0.5, n_inner, rng, clip_values)]
+            )
+            sign = rng.choice([-1.0, 1.0], size=x.shape)
+            surface = np.clip(x + eps * sign, *clip_values).astype(np.float32)[None]
+            points = np.concatenate([inner, surface])
             device = next(features.parameters(), torch.zeros(0)).device
-            f = features(torch.as_tensor(points, device=device)).float().cpu().numpy()
-        labels = np.r_[np.zeros(len(inner), int), 1]
-        readout = LogisticRegression(C=1e4, class_weight="balanced", max_iter=2000)
-        readout.fit(f, labels)
-        if not (readout.predict(f) == labels).all():
-            continue  # no guaranteed adversarial for this image
-        binary = TorchClassifier(
-            _Binarized(features, readout.coef_[0], readout.intercept_[0]),
-            input_shape=target.input_shape, classes=np.array([0, 1]),
-        )  # fmt: skip
-        if randomised and not _holds_over_passes(binary, x, surface[0], VOTES):
-            continue  # one draw's separation, not the model's
-        valid += 1
-        result = evaluate_attack(
-            binary, x[None], np.array([0]), attack=attack, eps=eps,
-            clip_values=clip_values, random_state=random_state + i,
-            eot_samples=1 if randomised else 0,  # features already the expectation
-            **attack_params,
-        )  # fmt: skip
-        found += int(not result.worst[0])
+            with torch.no_grad():
+                out = features(torch.as_tensor(points, device=device))
+            f = out.float().cpu().numpy()
+            labels = np.r_[np.zeros(len(inner), int), 1]
+            readout = LogisticRegression(C=1e4, class_weight="balanced", max_iter=2000)
+            readout.fit(f, labels)
+            if not (readout.predict(f) == labels).all():
+                continue  # no guaranteed adversarial for this image
+            binary = TorchClassifier(
+                _Binarized(features, readout.coef_[0], readout.intercept_[0]),
+                input_shape=target.input_shape, classes=np.array([0, 1]),
+            )  # fmt: skip
+            if randomised and not _holds_over_passes(binary, x, surface[0], VOTES):
+                continue  # one draw's separation, not the model's
+            valid += 1
+            result = evaluate_attack(
+                binary, x[None], np.array([0]), attack=attack, eps=eps,
+                clip_values=clip_values, random_state=random_state + i,
+                eot_samples=1 if randomised else 0,  # features already the expectation
+                **attack_params,
+            )  # fmt: skip
+            found += int(not result.worst[0])
     return BinarizationResult(len(images), valid, found, randomised)
 
 
