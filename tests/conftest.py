@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from budgets import FAST, MNIST_BUDGET, NARROW
+from budgets import FAST, MNIST_BUDGET, NARROW, one_torch_thread
 
 from sk_guessfirst import CNNClassifier, HypothesisConditionedClassifier
 
@@ -107,12 +107,8 @@ def mnist_cnn(mnist_small):
     one torch thread (its accuracy is then the same on every machine). The
     tests that share it are ``xdist_group("mnist_cnn")``: one worker fits it."""
     X, y, _, _ = mnist_small
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_torch_thread():
         return CNNClassifier(**MNIST_BUDGET).fit(X, y)
-    finally:
-        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

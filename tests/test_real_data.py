@@ -14,7 +14,7 @@ MNIST budget is unharmed (0.1 collapses the representation: docs, user guide).
 """
 
 import pytest
-from budgets import FAST, MNIST_BUDGET
+from budgets import FAST, MNIST_BUDGET, one_torch_thread
 
 from sk_guessfirst import OBJECTIVES, HypothesisConditionedClassifier
 
@@ -26,15 +26,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """Trained accuracy depends on torch's thread count (float reductions):
-    hellinger with IE measured 0.9595 on 1 thread, 0.9485 on 2, each exactly
-    repeatable. One thread makes the asserted number the same on every machine."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+    with one_torch_thread():
+        yield
 
 
 RKL_DIVERGES = pytest.mark.xfail(

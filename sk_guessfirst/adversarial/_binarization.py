@@ -145,6 +145,7 @@ def binarization_test(
     eot = EOT_SAMPLES if randomised else 0
     features = attacked_function(target, view=view, eot_samples=eot)
     rng = np.random.RandomState(random_state)
+    device = next(features.parameters(), torch.zeros(0)).device
     valid = found = 0
     # a randomised model's passes drawn in a fork of torch's RNG seeded from
     # random_state: the same verdict every time, the user's generator untouched
@@ -156,7 +157,6 @@ def binarization_test(
             sign = rng.choice([-1.0, 1.0], size=x.shape)
             surface = np.clip(x + eps * sign, *clip_values).astype(np.float32)[None]
             points = np.concatenate([inner, surface])
-            device = next(features.parameters(), torch.zeros(0)).device
             with torch.no_grad():
                 out = features(torch.as_tensor(points, device=device))
             f = out.float().cpu().numpy()
